@@ -1,0 +1,125 @@
+#include "client/client.hpp"
+
+#include <sodium.h>
+
+#include <asio/experimental/as_tuple.hpp>
+
+#include "protocol/identity.hpp"
+
+namespace tpdp {
+
+Client::Client(asio::any_io_executor ex, ClientOptions options)
+    : ex_(std::move(ex)), options_(std::move(options)) {
+  if (!options_.data_dir.empty()) trust_.emplace(options_.data_dir / "known_pools.json");
+}
+
+asio::awaitable<std::size_t> Client::sync_nodes_list(const PoolAddress& pool) {
+  if (!pool.pinned_key && !trust_) {
+    throw PoolError(Errc::authentication_failed,
+                    "pool " + pool.to_string() +
+                        " is not pinned (HOST:PORT@FINGERPRINT) and there is no trust store");
+  }
+  auto list = co_await fetch_node_list(pool, trust_ ? &*trust_ : nullptr, options_.timeout);
+  if (list.first_use && options_.on_warning) {
+    options_.on_warning("trusting pool " + pool.to_string() + " on first use: its key is " +
+                        fingerprint(list.pool_key) + " (remembered in " + trust_->file().string() +
+                        "; pin it with --pool " + pool.to_string() + "@" +
+                        fingerprint(list.pool_key) + ")");
+  }
+  std::size_t added = 0;
+  for (auto& n : list.nodes) {
+    auto it = std::find_if(nodes_.begin(), nodes_.end(),
+                           [&](const NodeDescriptor& k) { return k.identity == n.identity; });
+    if (it == nodes_.end()) {
+      nodes_.push_back(std::move(n));
+      ++added;
+    } else {
+      *it = std::move(n);
+    }
+  }
+  co_return added;
+}
+
+std::vector<NodeDescriptor> pick_random_path(const std::vector<NodeDescriptor>& nodes,
+                                             std::size_t n) {
+  if (n == 0) throw std::invalid_argument("a path needs at least one hop");
+  if (nodes.size() < n) {
+    throw std::runtime_error("a " + std::to_string(n) + "-hop path needs " + std::to_string(n) +
+                             " distinct nodes, but only " + std::to_string(nodes.size()) +
+                             " are known");
+  }
+  std::vector<NodeDescriptor> pool = nodes;
+  // Partial Fisher-Yates with an unbiased CSPRNG.
+  for (std::size_t i = 0; i < n; ++i) {
+    auto j = i + randombytes_uniform(static_cast<std::uint32_t>(pool.size() - i));
+    std::swap(pool[i], pool[j]);
+  }
+  pool.resize(n);
+  return pool;
+}
+
+Circuit& Client::circuit() {
+  if (!circuit_) throw std::logic_error("no circuit: connect first");
+  return *circuit_;
+}
+
+asio::awaitable<void> Client::connect(const NodeDescriptor& first) {
+  if (circuit_) circuit_->close();
+  circuit_ = std::make_unique<Circuit>(ex_, CircuitOptions{options_.timeout});
+  co_await circuit_->connect(first);
+}
+
+asio::awaitable<void> Client::next_destination(const NodeDescriptor& node) {
+  co_await circuit().extend(node);
+}
+
+asio::awaitable<void> Client::open_stream(const std::string& host, std::uint16_t port) {
+  co_await circuit().begin(host, port);
+}
+
+asio::awaitable<void> Client::random_path_to_destination(const std::string& host,
+                                                         std::uint16_t port, std::size_t n) {
+  auto path = pick_random_path(nodes_, n);
+  co_await connect(path[0]);
+  for (std::size_t i = 1; i < path.size(); ++i) co_await next_destination(path[i]);
+  co_await open_stream(host, port);
+}
+
+asio::awaitable<void> Client::send(ByteView data) {
+  co_await asio::async_write(circuit(), asio::buffer(data.data(), data.size()),
+                             asio::use_awaitable);
+}
+
+asio::awaitable<Bytes> Client::receive(std::size_t max) {
+  Bytes out(max);
+  auto [ec, n] = co_await circuit().async_read_some(
+      asio::buffer(out), asio::experimental::as_tuple(asio::use_awaitable));
+  if (ec == asio::error::eof)
+    n = 0;
+  else if (ec)
+    throw std::system_error(ec);
+  out.resize(n);
+  co_return out;
+}
+
+asio::awaitable<Bytes> Client::receive_exactly(std::size_t n) {
+  Bytes out(n);
+  co_await asio::async_read(circuit(), asio::buffer(out), asio::use_awaitable);
+  co_return out;
+}
+
+asio::awaitable<void> Client::shutdown_send() {
+  co_await circuit().async_shutdown_send(asio::use_awaitable);
+}
+
+asio::awaitable<void> Client::close() {
+  if (!circuit_) co_return;
+  if (circuit_->is_streaming()) {
+    auto [ec] =
+        co_await circuit_->async_shutdown_send(asio::experimental::as_tuple(asio::use_awaitable));
+  }
+  std::error_code ec;
+  circuit_.reset();
+}
+
+}  // namespace tpdp

@@ -1,0 +1,55 @@
+#include "client/trust_store.hpp"
+
+#include <cereal/archives/json.hpp>
+#include <cereal/types/map.hpp>
+#include <cereal/types/string.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "common/key_store.hpp"
+#include "protocol/identity.hpp"
+
+namespace tpdp {
+
+TrustStore::TrustStore(std::filesystem::path file) : file_(std::move(file)) {
+  std::error_code ec;
+  if (!std::filesystem::exists(file_, ec)) return;
+  std::ifstream in(file_);
+  if (!in) throw std::runtime_error("cannot read " + file_.string());
+  try {
+    cereal::JSONInputArchive archive(in);
+    archive(cereal::make_nvp("pools", pools_));
+  } catch (const std::exception& e) {
+    throw std::runtime_error("known pools file " + file_.string() + " is corrupt (" + e.what() +
+                             "); fix or remove it");
+  }
+}
+
+std::string TrustStore::remembered(const std::string& address) const {
+  auto it = pools_.find(address);
+  return it == pools_.end() ? std::string() : it->second;
+}
+
+TrustStore::Verdict TrustStore::check(const std::string& address, const IdentityPublicKey& key) {
+  std::string fp = fingerprint(key);
+  auto it = pools_.find(address);
+  if (it == pools_.end()) {
+    pools_[address] = fp;
+    save();
+    return Verdict::first_use;
+  }
+  return it->second == fp ? Verdict::known : Verdict::changed;
+}
+
+void TrustStore::save() const {
+  ensure_data_dir(file_.parent_path());
+  std::ostringstream out;
+  {
+    cereal::JSONOutputArchive archive(out);
+    archive(cereal::make_nvp("pools", pools_));
+  }
+  std::string text = out.str() + "\n";
+  write_file_atomic(file_, as_bytes(text), 0600);
+}
+
+}  // namespace tpdp

@@ -1,0 +1,305 @@
+// One circuit at a node: the control phase (CREATE -> CREATED, then one
+// EXTEND or BEGIN), under the handshake deadline, then the relay phase.
+#include <optional>
+
+#include "common/deadline.hpp"
+#include "common/message_io.hpp"
+#include "node/node_server.hpp"
+#include "node/relay.hpp"
+#include "protocol/circuit_messages.hpp"
+#include "protocol/frame.hpp"
+#include "protocol/hex.hpp"
+#include "protocol/ntor.hpp"
+
+namespace tpdp {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+// Counts a source address's handshakes in flight for as long as it lives.
+class HandshakeSlot {
+ public:
+  HandshakeSlot(std::map<std::string, std::size_t>& counts, std::string key)
+      : counts_(counts), key_(std::move(key)) {
+    ++counts_[key_];
+  }
+  ~HandshakeSlot() { release(); }
+  void release() {
+    if (released_) return;
+    released_ = true;
+    auto it = counts_.find(key_);
+    if (it != counts_.end() && --it->second == 0) counts_.erase(it);
+  }
+
+ private:
+  std::map<std::string, std::size_t>& counts_;
+  std::string key_;
+  bool released_ = false;
+};
+
+// A failure in the control phase: sent back to the client, then the circuit closes.
+struct ControlFailure : std::runtime_error {
+  ControlFailure(Errc c, const std::string& r, bool reported = false)
+      : std::runtime_error(r), code(c), already_reported(reported) {}
+  Errc code;
+  bool already_reported;  // the client was told already (EXTENDED with a status)
+};
+
+Errc errc_of(const std::system_error& e) {
+  if (e.code().category() == tpdp_category()) return static_cast<Errc>(e.code().value());
+  return Errc::connect_failed;
+}
+
+}  // namespace
+
+class CircuitSession {
+ public:
+  CircuitSession(NodeServer& node, tcp::socket& up, std::uint64_t id, std::string peer)
+      : node_(node), up_(up), id_(id), peer_(std::move(peer)) {}
+
+  asio::awaitable<void> run();
+
+ private:
+  enum class Role { middle, exit };
+  struct Established {
+    Role role;
+    tcp::socket down;
+    std::string target;  // next hop or destination, for logs
+  };
+
+  asio::awaitable<Established> control_phase();
+  asio::awaitable<void> create();
+  asio::awaitable<OpenedFrame> read_control_frame();
+  asio::awaitable<void> send_frame(FrameType type, ByteView payload);
+  asio::awaitable<void> send_error(Errc code, const std::string& reason);
+  asio::awaitable<Established> extend(const ExtendMsg& m);
+  asio::awaitable<Established> begin(const BeginMsg& m);
+
+  const NodeConfig& config() const { return node_.config_; }
+  Logger& log() { return node_.log_; }
+
+  NodeServer& node_;
+  tcp::socket& up_;
+  std::uint64_t id_;
+  std::string peer_;
+  std::optional<LayerCipher> forward_layer_, backward_layer_;
+  std::optional<FrameOpener> opener_;
+  std::optional<FrameSealer> sealer_;
+  Bytes rx_;                 // bytes from upstream, forward layer already removed
+  std::size_t rx_used_ = 0;  // bytes of rx_ consumed by opened frames
+};
+
+asio::awaitable<void> NodeServer::run_circuit(tcp::socket& up, std::uint64_t id,
+                                              const std::string& peer) {
+  CircuitSession session(*this, up, id, peer);
+  co_await session.run();
+}
+
+asio::awaitable<void> CircuitSession::run() {
+  auto started = Clock::now();
+  set_no_delay(up_);
+  HandshakeSlot slot(node_.handshakes_by_source_, peer_);
+  std::optional<Established> est;
+  Errc failure = Errc::ok;
+  std::string reason;
+  bool reported = false;
+  try {
+    est.emplace(co_await with_deadline(control_phase(), config().handshake_timeout));
+  } catch (const ControlFailure& f) {
+    failure = f.code;
+    reason = f.what();
+    reported = f.already_reported;
+  } catch (const ProtocolViolation& e) {
+    failure = errc_of(e);
+    reason = e.what();
+  } catch (const std::system_error& e) {
+    if (e.code() == make_error_code(Errc::timeout)) {
+      failure = Errc::timeout;
+      reason = "handshake timed out";
+    } else {
+      // The client went away (EOF, reset): nothing to answer.
+      log()->debug("circuit {} from {}: closed during handshake: {}", id_, peer_,
+                   e.code().message());
+      co_return;
+    }
+  }
+  slot.release();
+  if (!est) {
+    log()->info("circuit {} from {}: refused: {} ({})", id_, peer_, errc_name(failure), reason);
+    try {
+      if (!reported) co_await with_deadline(send_error(failure, reason), std::chrono::seconds(1));
+    } catch (const std::exception&) {
+    }
+    co_return;
+  }
+
+  const char* role = est->role == Role::exit ? "exit" : "relay";
+  if (est->role == Role::exit && !config().log_destinations) est->target = "(destination hidden)";
+  log()->info("circuit {} from {}: open as {} to {}", id_, peer_, role, est->target);
+  CircuitStats stats;
+  RelayContext ctx{node_.buffers_, stats, config().idle_timeout};
+  Bytes early(rx_.begin() + static_cast<std::ptrdiff_t>(rx_used_), rx_.end());
+  rx_.clear();
+  std::string outcome = "closed";
+  try {
+    if (est->role == Role::middle) {
+      co_await relay_middle(up_, est->down, std::move(*forward_layer_), std::move(*backward_layer_),
+                            std::move(early), ctx);
+    } else {
+      co_await relay_exit(up_, est->down, std::move(*forward_layer_), std::move(*backward_layer_),
+                          std::move(*opener_), std::move(*sealer_), std::move(early), ctx);
+    }
+  } catch (const std::system_error& e) {
+    outcome = e.code().category() == tpdp_category() ? std::string(errc_name(errc_of(e)))
+                                                     : e.code().message();
+  }
+  std::error_code ec;
+  est->down.close(ec);
+  auto secs = std::chrono::duration<double>(Clock::now() - started).count();
+  log()->info("circuit {}: {} after {:.3f} s ({} bytes forward, {} bytes back)", id_, outcome, secs,
+              stats.bytes_forward, stats.bytes_backward);
+}
+
+asio::awaitable<CircuitSession::Established> CircuitSession::control_phase() {
+  co_await create();
+  OpenedFrame frame = co_await read_control_frame();
+  if (frame.type == FrameType::extend) {
+    auto m = decode_exact<ExtendMsg>(frame.payload);
+    if (!is_value(m)) throw ControlFailure(Errc::protocol_error, std::get<Malformed>(m).reason);
+    co_return co_await extend(std::get<ExtendMsg>(m));
+  }
+  if (frame.type == FrameType::begin) {
+    auto m = decode_exact<BeginMsg>(frame.payload);
+    if (!is_value(m)) throw ControlFailure(Errc::protocol_error, std::get<Malformed>(m).reason);
+    co_return co_await begin(std::get<BeginMsg>(m));
+  }
+  throw ControlFailure(Errc::protocol_error, "expected EXTEND or BEGIN");
+}
+
+asio::awaitable<void> CircuitSession::create() {
+  Bytes pending;
+  auto create = co_await read_message<CreateMsg>(up_, pending, kCreateSize);
+  const auto& keys = node_.keys_;
+  if (!(create.node_id == keys.identity.public_key)) {
+    throw ControlFailure(Errc::unknown_identity,
+                         "CREATE names identity " + fingerprint(create.node_id).substr(0, 16));
+  }
+  auto reply = ntor_server_respond(keys.identity.public_key, keys.onion, create.client_public);
+  if (!reply) throw ControlFailure(Errc::protocol_error, "degenerate client key");
+  CreatedMsg created{Errc::ok, reply->node_ephemeral, reply->auth};
+  co_await write_message(up_, created);
+  forward_layer_.emplace(reply->keys.forward_layer_key, reply->keys.forward_layer_iv);
+  backward_layer_.emplace(reply->keys.backward_layer_key, reply->keys.backward_layer_iv);
+  opener_.emplace(std::move(reply->keys.forward_frame_key));
+  sealer_.emplace(std::move(reply->keys.backward_frame_key));
+  // A pipelining client may have sent more than CREATE: those bytes are layered.
+  forward_layer_->apply(pending);
+  rx_ = std::move(pending);
+  log()->debug("circuit {} from {}: CREATED sent", id_, peer_);
+}
+
+asio::awaitable<OpenedFrame> CircuitSession::read_control_frame() {
+  for (;;) {
+    auto d = opener_->open({rx_.data() + rx_used_, rx_.size() - rx_used_});
+    if (is_value(d)) {
+      auto f = std::get<OpenedFrame>(d);
+      rx_used_ += f.consumed;
+      co_return f;
+    }
+    if (is_malformed(d)) {
+      auto& m = std::get<Malformed>(d);
+      throw ControlFailure(m.code, m.reason);
+    }
+    std::size_t have = rx_.size();
+    if (have - rx_used_ >= kMaxFrameSize)
+      throw ControlFailure(Errc::protocol_error, "frame too long");
+    rx_.resize(have + kMaxFrameSize);
+    auto [ec, n] =
+        co_await up_.async_read_some(asio::buffer(rx_.data() + have, kMaxFrameSize), use_tuple);
+    rx_.resize(have + n);
+    if (ec) throw std::system_error(ec);
+    forward_layer_->apply(rx_.data() + have, n);
+  }
+}
+
+asio::awaitable<void> CircuitSession::send_frame(FrameType type, ByteView payload) {
+  Bytes out;
+  sealer_->seal_append(type, payload, out);
+  backward_layer_->apply(out);
+  co_await asio::async_write(up_, asio::buffer(out), asio::use_awaitable);
+}
+
+asio::awaitable<void> CircuitSession::send_error(Errc code, const std::string& reason) {
+  if (!sealer_) {
+    // Before CREATED there are no keys: one clear status byte (as CREATED's status).
+    std::uint8_t status = static_cast<std::uint8_t>(code);
+    co_await asio::async_write(up_, asio::buffer(&status, 1), asio::use_awaitable);
+  } else {
+    Bytes payload = encode_to_bytes(ErrorMsg{code, reason});
+    co_await send_frame(FrameType::error, payload);
+  }
+  std::error_code ec;
+  up_.shutdown(tcp::socket::shutdown_send, ec);
+}
+
+asio::awaitable<CircuitSession::Established> CircuitSession::extend(const ExtendMsg& m) {
+  std::string target = format_host_port(m.host, m.port);
+  tcp::socket down(up_.get_executor());
+  // Extending needs no exit policy: the node only ever sends a CREATE there
+  // and requires a well-formed CREATED back before relaying anything.
+  // (Locals stay outside try blocks: GCC 12 mis-destroys them in coroutines.)
+  HostPort next{m.host, m.port};
+  try {
+    down = co_await connect_to(next, config().connect_timeout);
+  } catch (const std::system_error& e) {
+    throw ControlFailure(errc_of(e) == Errc::connection_refused ? Errc::connect_failed : errc_of(e),
+                         "cannot reach next hop " + target + ": " + e.code().message());
+  }
+  set_no_delay(down);
+  co_await write_message(down, m.create);
+  CreatedMsg created;
+  // Exactly CREATED's bytes: anything after them belongs to the relay phase.
+  Bytes reply(1);
+  try {
+    co_await asio::async_read(down, asio::buffer(reply), asio::use_awaitable);
+    if (reply[0] == 0) {
+      reply.resize(kCreatedOkSize);
+      co_await asio::async_read(down, asio::buffer(reply.data() + 1, kCreatedOkSize - 1),
+                                asio::use_awaitable);
+    }
+    created = std::get<CreatedMsg>(decode_exact<CreatedMsg>(reply));
+  } catch (const std::system_error& e) {
+    throw ControlFailure(Errc::connect_failed,
+                         "next hop " + target + " did not answer CREATE: " + e.code().message());
+  }
+  Bytes extended = encode_to_bytes(ExtendedMsg{created});
+  co_await send_frame(FrameType::extended, extended);
+  if (created.status != Errc::ok) {
+    // The next node refused; its status went back to the client. Close.
+    throw ControlFailure(created.status,
+                         "next hop " + target + " refused: " + errc_name(created.status), true);
+  }
+  co_return Established{Role::middle, std::move(down), target};
+}
+
+asio::awaitable<CircuitSession::Established> CircuitSession::begin(const BeginMsg& m) {
+  std::string target = format_host_port(m.host, m.port);
+  const auto& policy = config().exit_policy;
+  auto allowed = [&](const tcp::endpoint& ep) {
+    return policy.allows(to_ip_address(ep.address()), ep.port());
+  };
+  tcp::socket dest(up_.get_executor());
+  HostPort destination{m.host, m.port};
+  std::function<bool(const tcp::endpoint&)> filter = allowed;
+  try {
+    dest = co_await connect_to(destination, config().connect_timeout, filter);
+  } catch (const std::system_error& e) {
+    Errc code = errc_of(e);
+    throw ControlFailure(code, "exit cannot open the stream: " + e.code().message());
+  }
+  Bytes nothing;
+  co_await send_frame(FrameType::connected, nothing);
+  co_return Established{Role::exit, std::move(dest), target};
+}
+
+}  // namespace tpdp

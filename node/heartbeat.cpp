@@ -1,0 +1,61 @@
+#include "node/heartbeat.hpp"
+
+#include "common/deadline.hpp"
+#include "common/message_io.hpp"
+#include "common/net.hpp"
+
+namespace tpdp {
+
+asio::awaitable<HeartbeatReply> send_heartbeat(const PoolAddress& pool, const NodeDescriptor& self,
+                                               const IdentitySecretKey& key,
+                                               std::chrono::milliseconds timeout) {
+  auto exchange = [&]() -> asio::awaitable<HeartbeatReply> {
+    auto socket = co_await connect_to(pool.address, timeout);
+    set_no_delay(socket);
+    co_await write_message(socket, PoolRequest{PoolCommand::heartbeat});
+    Bytes pending;
+    auto challenge = co_await read_message<HeartbeatChallenge>(socket, pending, 32);
+    SignedHeartbeat hb{self, sign_detached(key, heartbeat_signed_bytes(challenge.challenge, self))};
+    co_await write_message(socket, hb);
+    co_return co_await read_message<HeartbeatReply>(socket, pending, 3);
+  };
+  co_return co_await with_deadline(exchange(), timeout);
+}
+
+asio::awaitable<void> heartbeat_loop(HeartbeatConfig config, const IdentitySecretKey& key,
+                                     Logger log) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  std::string pool = config.pool.to_string();
+  bool registered = false;
+  bool first = true;
+  for (;;) {
+    std::chrono::milliseconds wait = config.retry;
+    try {
+      auto reply = co_await send_heartbeat(config.pool, config.self, key, config.timeout);
+      if (reply.status == Errc::ok) {
+        wait = std::chrono::seconds(std::max<int>(1, reply.next_heartbeat_s));
+        if (!registered) {
+          log->info("registered with pool {}; heartbeat every {} s", pool, reply.next_heartbeat_s);
+        } else {
+          log->debug("heartbeat to {} accepted", pool);
+        }
+        registered = true;
+      } else {
+        log->error("pool {} rejected the heartbeat: {}", pool,
+                   make_error_code(reply.status).message());
+        registered = false;
+      }
+    } catch (const std::system_error& e) {
+      // Warn once per outage; the retries themselves are debug noise.
+      auto level = registered || first ? spdlog::level::warn : spdlog::level::debug;
+      log->log(level, "pool {} unreachable ({}); retrying every {} ms", pool, e.code().message(),
+               config.retry.count());
+      registered = false;
+    }
+    first = false;
+    timer.expires_after(wait);
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+}
+
+}  // namespace tpdp

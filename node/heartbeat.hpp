@@ -1,0 +1,30 @@
+// The node's side of the pool protocol: one coroutine per pool sends signed
+// heartbeats, waits as long as the pool says, and retries when it is away.
+#pragma once
+
+#include <asio.hpp>
+
+#include "common/logging.hpp"
+#include "common/pool_address.hpp"
+#include "protocol/identity.hpp"
+#include "protocol/pool_messages.hpp"
+
+namespace tpdp {
+
+struct HeartbeatConfig {
+  PoolAddress pool;
+  NodeDescriptor self;
+  std::chrono::milliseconds retry{10000};
+  std::chrono::milliseconds timeout{10000};
+};
+
+// One heartbeat exchange; returns the pool's reply. Throws on network errors.
+asio::awaitable<HeartbeatReply> send_heartbeat(const PoolAddress& pool, const NodeDescriptor& self,
+                                               const IdentitySecretKey& key,
+                                               std::chrono::milliseconds timeout);
+
+// Heartbeats forever (until cancelled).
+asio::awaitable<void> heartbeat_loop(HeartbeatConfig config, const IdentitySecretKey& key,
+                                     Logger log);
+
+}  // namespace tpdp

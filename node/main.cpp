@@ -1,0 +1,148 @@
+// tpdp-node: an onion relay. Peels one layer going forward, adds one going back.
+#include <CLI/CLI.hpp>
+#include <asio.hpp>
+#include <iostream>
+
+#include "common/key_store.hpp"
+#include "common/logging.hpp"
+#include "node/heartbeat.hpp"
+#include "node/node_server.hpp"
+
+namespace {
+
+std::chrono::milliseconds seconds_option(double s, const char* name) {
+  if (!(s > 0) || s > 86400 * 7)
+    throw std::invalid_argument(std::string(name) + " must be > 0 seconds");
+  return std::chrono::milliseconds(static_cast<long long>(s * 1000));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace tpdp;
+  CLI::App app{
+      "tpdp-node: a relay of a tpdp onion network (protocol TPDP/1).\n"
+      "On first start it creates its identity (DATA_DIR/node.key, mode 0600), then relays "
+      "circuits and sends signed heartbeats to each pool."};
+  std::string listen_text, advertise_text, data_dir, policy_text, log_level = "info";
+  std::vector<std::string> pool_texts;
+  bool lab = false, print_fingerprint = false, log_destinations = false;
+  double handshake_timeout = 10, connect_timeout = 10, idle_timeout = 300, heartbeat_retry = -1;
+  std::size_t max_circuits = 16384, max_handshakes = 256;
+  app.add_option("--listen", listen_text,
+                 "Address to listen on, HOST:PORT or [V6]:PORT (e.g. 0.0.0.0:6001)");
+  app.add_option("--advertise", advertise_text,
+                 "HOST:PORT the pool publishes for this node, when others must use another address "
+                 "than --listen (binding 0.0.0.0, or behind a forwarder)");
+  app.add_option(
+      "--pool", pool_texts,
+      "Pool index to heartbeat to, HOST:PORT; may repeat (none: the node is not listed)");
+  app.add_option("--data-dir", data_dir, "Directory for the node's identity key (node.key)")
+      ->required();
+  app.add_option("--exit-policy", policy_text,
+                 "Exit rules 'accept|reject ADDR[/BITS]:PORT[-PORT]', comma-separated, first match "
+                 "wins; checked before the default rules, which refuse this host's own addresses "
+                 "(loopback, link-local, its interfaces) and accept the rest");
+  app.add_flag("--lab", lab,
+               "One-machine lab profile: allow exits to loopback, retry the pool every second");
+  app.add_option("--handshake-timeout", handshake_timeout,
+                 "Seconds a circuit may take from connection to relaying")
+      ->capture_default_str();
+  app.add_option("--connect-timeout", connect_timeout,
+                 "Seconds to resolve and connect to the next hop or destination")
+      ->capture_default_str();
+  app.add_option("--idle-timeout", idle_timeout,
+                 "Seconds a circuit may carry no bytes before it is closed")
+      ->capture_default_str();
+  app.add_option("--heartbeat-retry", heartbeat_retry,
+                 "Seconds between attempts while a pool is unreachable [default: 10, lab: 1]");
+  app.add_option("--max-circuits", max_circuits, "Most circuits open at once")
+      ->capture_default_str();
+  app.add_option("--max-handshakes-per-source", max_handshakes,
+                 "Most handshakes in flight from one source address")
+      ->capture_default_str();
+  app.add_flag("--log-destinations", log_destinations,
+               "Log exit destinations at info (hidden by default)");
+  app.add_flag("--print-fingerprint", print_fingerprint,
+               "Print the node's identity fingerprint (creating the key if needed) and exit");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    auto log = make_logger("tpdp-node", log_level);
+    auto loaded = load_or_create_node_keys(data_dir);
+    if (print_fingerprint) {
+      std::cout << fingerprint(loaded.keys.identity.public_key) << "\n";
+      return 0;
+    }
+    if (listen_text.empty())
+      throw std::invalid_argument("--listen is required (e.g. --listen 127.0.0.1:6001)");
+    std::string err;
+    NodeConfig config;
+    auto listen = parse_host_port(listen_text, &err);
+    if (!listen) throw std::invalid_argument("--listen: " + err);
+    config.listen = *listen;
+    if (!advertise_text.empty()) {
+      auto adv = parse_host_port(advertise_text, &err);
+      if (!adv) throw std::invalid_argument("--advertise: " + err);
+      config.advertise = *adv;
+    }
+    for (const auto& p : pool_texts) {
+      auto pool = parse_pool_address(p, &err);
+      if (!pool) throw std::invalid_argument("--pool: " + err);
+      config.pools.push_back(*pool);
+    }
+    config.data_dir = data_dir;
+    auto user_policy = ExitPolicy::parse(policy_text, &err);
+    if (!user_policy) throw std::invalid_argument("--exit-policy: " + err);
+    config.exit_policy = *user_policy;
+    config.exit_policy.append(default_exit_policy(local_addresses(), lab));
+    config.lab = lab;
+    config.handshake_timeout = seconds_option(handshake_timeout, "--handshake-timeout");
+    config.connect_timeout = seconds_option(connect_timeout, "--connect-timeout");
+    config.idle_timeout = seconds_option(idle_timeout, "--idle-timeout");
+    config.heartbeat_retry =
+        seconds_option(heartbeat_retry > 0 ? heartbeat_retry : (lab ? 1 : 10), "--heartbeat-retry");
+    config.max_circuits = max_circuits;
+    config.max_handshakes_per_source = max_handshakes;
+    config.log_destinations = log_destinations;
+
+    asio::io_context io(1);
+    NodeDescriptor self{loaded.keys.identity.public_key, loaded.keys.onion.public_key, "", 0};
+    const IdentitySecretKey signing_key = loaded.keys.identity.secret_key.clone();
+    NodeServer server(io.get_executor(), config, std::move(loaded.keys), log);
+    auto bound = server.local_endpoint();
+    HostPort advertised =
+        config.advertise.value_or(HostPort{bound.address().to_string(), bound.port()});
+    if (!config.advertise && bound.address().is_unspecified()) {
+      throw std::invalid_argument("listening on " + listen_text +
+                                  " needs --advertise HOST:PORT: the address other hosts use");
+    }
+    self.host = advertised.host;
+    self.port = advertised.port;
+    if (loaded.created) log->info("created a new identity in {}", loaded.file.string());
+    if (lab) log->warn("lab profile: exits to loopback allowed, short pool retry");
+    log->info("node listening on {} as {} (fingerprint {})",
+              format_host_port(bound.address().to_string(), bound.port()),
+              format_host_port(advertised), fingerprint(self.identity));
+    log->info("exit policy: {}", config.exit_policy.to_string());
+    if (config.pools.empty()) log->warn("no --pool given: this node is not listed anywhere");
+    for (const auto& pool : config.pools) {
+      HeartbeatConfig hb{pool, self, config.heartbeat_retry, std::chrono::seconds(10)};
+      asio::co_spawn(io, heartbeat_loop(hb, signing_key, log), asio::detached);
+    }
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](std::error_code, int sig) {
+      log->info("signal {}: shutting down", sig);
+      server.stop();
+      io.stop();
+    });
+    asio::co_spawn(io, server.run(), asio::detached);
+    io.run();
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "tpdp-node: error: " << e.what() << "\n";
+    return 1;
+  }
+}

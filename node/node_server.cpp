@@ -1,0 +1,73 @@
+#include "node/node_server.hpp"
+
+#include "protocol/circuit_messages.hpp"
+
+namespace tpdp {
+
+NodeServer::NodeServer(asio::any_io_executor ex, NodeConfig config, NodeKeys keys, Logger log)
+    : config_(std::move(config)),
+      keys_(std::move(keys)),
+      log_(std::move(log)),
+      acceptor_(listen_on(ex, config_.listen)) {}
+
+void NodeServer::stop() {
+  stopping_ = true;
+  std::error_code ec;
+  acceptor_.close(ec);
+}
+
+asio::awaitable<void> NodeServer::run() {
+  co_await accept_loop();
+}
+
+asio::awaitable<void> NodeServer::accept_loop() {
+  auto ex = co_await asio::this_coro::executor;
+  while (!stopping_) {
+    auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
+    if (ec == asio::error::operation_aborted || stopping_) break;
+    if (ec) {
+      log_->warn("accept failed: {}", ec.message());
+      asio::steady_timer t(ex, std::chrono::milliseconds(100));
+      co_await t.async_wait(use_tuple);
+      continue;
+    }
+    std::error_code rec;
+    auto ep = socket.remote_endpoint(rec);
+    std::string peer_ip = rec ? "?" : ep.address().to_string();
+    asio::co_spawn(ex, serve(std::move(socket), std::move(peer_ip)), asio::detached);
+  }
+}
+
+asio::awaitable<void> NodeServer::serve(tcp::socket socket, std::string peer_ip) {
+  // Limits are checked before any cryptography is done for the peer.
+  auto refuse = [&](const char* what) -> asio::awaitable<void> {
+    log_->warn("refused a circuit from {}: {}", peer_ip, what);
+    std::uint8_t status = static_cast<std::uint8_t>(Errc::limit_reached);
+    std::error_code ec;
+    socket.non_blocking(true, ec);
+    socket.write_some(asio::buffer(&status, 1), ec);  // best effort, never waits
+    socket.close(ec);
+    co_return;
+  };
+  if (active_circuits_ >= config_.max_circuits) {
+    co_await refuse("circuit limit reached");
+    co_return;
+  }
+  auto& in_flight = handshakes_by_source_[peer_ip];
+  if (in_flight >= config_.max_handshakes_per_source) {
+    co_await refuse("too many handshakes in flight from this address");
+    co_return;
+  }
+  ++active_circuits_;
+  std::uint64_t id = next_circuit_id_++;
+  try {
+    co_await run_circuit(socket, id, peer_ip);
+  } catch (const std::exception& e) {
+    log_->error("circuit {}: unexpected failure: {}", id, e.what());
+  }
+  --active_circuits_;
+  std::error_code ec;
+  socket.close(ec);
+}
+
+}  // namespace tpdp

@@ -1,0 +1,44 @@
+// The node: accepts circuits, runs each one's handshake and relay, and
+// enforces the limits. Single io_context thread: no locks.
+#pragma once
+
+#include <asio.hpp>
+#include <map>
+#include <string>
+
+#include "common/logging.hpp"
+#include "common/net.hpp"
+#include "node/buffer_pool.hpp"
+#include "node/node_config.hpp"
+#include "protocol/identity.hpp"
+
+namespace tpdp {
+
+class NodeServer {
+ public:
+  NodeServer(asio::any_io_executor ex, NodeConfig config, NodeKeys keys, Logger log);
+  asio::awaitable<void> run();
+  void stop();
+  tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
+  std::size_t active_circuits() const { return active_circuits_; }
+
+ private:
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> serve(tcp::socket socket, std::string peer_ip);
+  // circuit_session.cpp
+  asio::awaitable<void> run_circuit(tcp::socket& up, std::uint64_t id, const std::string& peer);
+
+  NodeConfig config_;
+  NodeKeys keys_;
+  Logger log_;
+  tcp::acceptor acceptor_;
+  BufferPool buffers_;
+  std::size_t active_circuits_ = 0;
+  std::map<std::string, std::size_t> handshakes_by_source_;
+  std::uint64_t next_circuit_id_ = 1;
+  bool stopping_ = false;
+
+  friend class CircuitSession;
+};
+
+}  // namespace tpdp

@@ -1,0 +1,212 @@
+#include "node/relay.hpp"
+
+#include <asio/experimental/awaitable_operators.hpp>
+#include <cstring>
+
+#include "protocol/errors.hpp"
+
+namespace tpdp {
+namespace {
+
+using namespace asio::experimental::awaitable_operators;
+using Clock = std::chrono::steady_clock;
+
+void shutdown_send(tcp::socket& s) {
+  std::error_code ec;
+  s.shutdown(tcp::socket::shutdown_send, ec);
+}
+
+// Waits until `from` is readable, then reads what is there without blocking.
+// Returns 0 on EOF. The buffer is taken only once bytes are waiting.
+asio::awaitable<std::size_t> read_when_ready(tcp::socket& from, BufferPool& pool,
+                                             BufferPool::Lease& lease, std::size_t offset,
+                                             std::size_t max) {
+  for (;;) {
+    if (!lease) co_await from.async_wait(tcp::socket::wait_read, asio::use_awaitable);
+    if (!lease) lease = pool.acquire();
+    std::error_code ec;
+    std::size_t n = from.read_some(asio::buffer(lease.data() + offset, max), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      if (offset == 0) lease.reset();
+      co_await from.async_wait(tcp::socket::wait_read, asio::use_awaitable);
+      continue;
+    }
+    if (ec == asio::error::eof) co_return 0;
+    if (ec) throw std::system_error(ec);
+    co_return n;
+  }
+}
+
+asio::awaitable<void> idle_watchdog(CircuitStats& stats, Clock::duration idle) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  auto tick = std::max<Clock::duration>(idle / 4, std::chrono::milliseconds(50));
+  for (;;) {
+    timer.expires_after(tick);
+    co_await timer.async_wait(asio::use_awaitable);
+    if (Clock::now() - stats.last_activity > idle) {
+      throw std::system_error(make_error_code(Errc::timeout), "circuit idle");
+    }
+  }
+}
+
+// Copies bytes one way, applying a layer (peel or add: XOR is symmetric).
+asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to, LayerCipher& layer,
+                           std::uint64_t& counter, RelayContext ctx) {
+  for (;;) {
+    BufferPool::Lease lease;
+    std::size_t n = co_await read_when_ready(from, ctx.buffers, lease, 0, BufferPool::kBufferSize);
+    if (n == 0) {
+      shutdown_send(to);
+      co_return;
+    }
+    layer.apply(lease.data(), n);
+    co_await asio::async_write(to, asio::buffer(lease.data(), n), asio::use_awaitable);
+    counter += n;
+    ctx.stats.last_activity = Clock::now();
+  }
+}
+
+asio::awaitable<void> write_early(tcp::socket& to, const Bytes& early) {
+  if (!early.empty()) co_await asio::async_write(to, asio::buffer(early), asio::use_awaitable);
+}
+
+asio::awaitable<void> middle_forward(tcp::socket& up, tcp::socket& down, LayerCipher& layer,
+                                     Bytes early, RelayContext ctx) {
+  co_await write_early(down, early);
+  co_await pump(up, down, layer, ctx.stats.bytes_forward, ctx);
+}
+
+// Exit, client -> destination: frames in, plaintext out.
+asio::awaitable<void> exit_forward(tcp::socket& up, tcp::socket& dest, LayerCipher& layer,
+                                   FrameOpener& opener, Bytes early, RelayContext ctx) {
+  constexpr std::size_t cap = BufferPool::kBufferSize;
+  BufferPool::Lease lease;
+  std::size_t have = 0;
+  bool ended = false;
+  if (!early.empty()) {
+    lease = ctx.buffers.acquire();
+    have = early.size();  // early is at most one control frame's leftovers (< cap)
+    std::memcpy(lease.data(), early.data(), have);
+  }
+  std::vector<asio::const_buffer> out;
+  for (;;) {
+    // Open every complete frame and write their payloads with one gathered write.
+    std::size_t start = 0;
+    out.clear();
+    bool end_seen = false;
+    while (!ended && !end_seen) {
+      auto d = opener.open({lease.data() + start, have - start});
+      if (needs_more(d)) break;
+      if (is_malformed(d)) {
+        auto& m = std::get<Malformed>(d);
+        throw std::system_error(make_error_code(m.code), m.reason);
+      }
+      auto& f = std::get<OpenedFrame>(d);
+      start += f.consumed;
+      if (f.type == FrameType::data) {
+        out.emplace_back(f.payload.data(), f.payload.size());
+      } else if (f.type == FrameType::end) {
+        end_seen = true;
+      } else {
+        throw std::system_error(make_error_code(Errc::protocol_error),
+                                "unexpected frame in stream");
+      }
+    }
+    if (!out.empty()) {
+      std::size_t n = co_await asio::async_write(dest, out, asio::use_awaitable);
+      ctx.stats.bytes_forward += n;
+      ctx.stats.last_activity = Clock::now();
+    }
+    if (end_seen) {
+      ended = true;
+      shutdown_send(dest);  // the client's clean half-close
+    }
+    if (ended && start < have) {
+      throw std::system_error(make_error_code(Errc::protocol_error), "bytes after END");
+    }
+    // Keep a partial frame at the front; give the buffer back when empty.
+    if (start > 0) {
+      std::memmove(lease.data(), lease.data() + start, have - start);
+      have -= start;
+    }
+    if (have == 0) lease.reset();
+    std::size_t n = co_await read_when_ready(up, ctx.buffers, lease, have, cap - have);
+    if (n == 0) {
+      if (!ended) {
+        // Cut without END: do not let the destination take a partial request as complete.
+        std::error_code ec;
+        dest.set_option(asio::socket_base::linger(true, 0), ec);
+        dest.close(ec);
+        throw std::system_error(make_error_code(Errc::circuit_truncated),
+                                "upstream closed without END");
+      }
+      co_return;
+    }
+    layer.apply(lease.data() + have, n);
+    have += n;
+  }
+}
+
+// Exit, destination -> client: plaintext in, frames out, read straight into
+// frame-shaped slots so sealing happens in place.
+asio::awaitable<void> exit_backward(tcp::socket& dest, tcp::socket& up, LayerCipher& layer,
+                                    FrameSealer& sealer, RelayContext ctx) {
+  constexpr std::size_t slots = BufferPool::kBufferSize / kMaxFrameSize;
+  for (;;) {
+    BufferPool::Lease lease;
+    co_await dest.async_wait(tcp::socket::wait_read, asio::use_awaitable);
+    lease = ctx.buffers.acquire();
+    std::array<asio::mutable_buffer, slots> regions;
+    for (std::size_t i = 0; i < slots; ++i) {
+      regions[i] =
+          asio::buffer(lease.data() + i * kMaxFrameSize + kFrameHeaderSize, kMaxFramePayload);
+    }
+    std::error_code ec;
+    std::size_t n = dest.read_some(regions, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
+    if (ec == asio::error::eof) {
+      std::size_t len = sealer.seal(FrameType::end, {}, lease.data());
+      layer.apply(lease.data(), len);
+      co_await asio::async_write(up, asio::buffer(lease.data(), len), asio::use_awaitable);
+      shutdown_send(up);
+      co_return;
+    }
+    if (ec) throw std::system_error(ec);
+    std::size_t total = 0;
+    for (std::size_t i = 0; n > 0; ++i) {
+      std::size_t chunk = std::min(n, kMaxFramePayload);
+      std::uint8_t* slot = lease.data() + i * kMaxFrameSize;
+      total += sealer.seal(FrameType::data, {slot + kFrameHeaderSize, chunk}, slot);
+      n -= chunk;
+    }
+    layer.apply(lease.data(), total);
+    co_await asio::async_write(up, asio::buffer(lease.data(), total), asio::use_awaitable);
+    ctx.stats.bytes_backward += total;
+    ctx.stats.last_activity = Clock::now();
+  }
+}
+
+}  // namespace
+
+asio::awaitable<void> relay_middle(tcp::socket& up, tcp::socket& down, LayerCipher forward_layer,
+                                   LayerCipher backward_layer, Bytes early_forward,
+                                   RelayContext ctx) {
+  up.non_blocking(true);
+  down.non_blocking(true);
+  co_await ((middle_forward(up, down, forward_layer, std::move(early_forward), ctx) &&
+             pump(down, up, backward_layer, ctx.stats.bytes_backward, ctx)) ||
+            idle_watchdog(ctx.stats, ctx.idle_timeout));
+}
+
+asio::awaitable<void> relay_exit(tcp::socket& up, tcp::socket& destination,
+                                 LayerCipher forward_layer, LayerCipher backward_layer,
+                                 FrameOpener opener, FrameSealer sealer, Bytes early_forward,
+                                 RelayContext ctx) {
+  up.non_blocking(true);
+  destination.non_blocking(true);
+  co_await ((exit_forward(up, destination, forward_layer, opener, std::move(early_forward), ctx) &&
+             exit_backward(destination, up, backward_layer, sealer, ctx)) ||
+            idle_watchdog(ctx.stats, ctx.idle_timeout));
+}
+
+}  // namespace tpdp

@@ -1,0 +1,93 @@
+// tpdp-pool: the pool index. Tracks heartbeating nodes and serves the signed node list.
+#include <CLI/CLI.hpp>
+#include <asio.hpp>
+#include <iostream>
+
+#include "common/key_store.hpp"
+#include "common/logging.hpp"
+#include "pool/pool_server.hpp"
+
+int main(int argc, char** argv) {
+  using namespace tpdp;
+  CLI::App app{
+      "tpdp-pool: the pool index of a tpdp network (protocol TPDP/1).\n"
+      "Nodes send it signed heartbeats; clients fetch the list of live nodes, signed with the "
+      "pool's key (DATA_DIR/pool.key, created on first start)."};
+  std::string listen_text = "127.0.0.1:8080";
+  std::string data_dir;
+  bool print_fingerprint = false;
+  bool lab = false;
+  int interval = -1, expiry = -1, sweep = -1;
+  std::size_t max_nodes = 10000;
+  std::string log_level = "info";
+  app.add_option("--listen", listen_text, "Address to listen on, HOST:PORT or [V6]:PORT")
+      ->capture_default_str();
+  app.add_option("--data-dir", data_dir, "Directory for the pool's key (pool.key, mode 0600)")
+      ->required();
+  app.add_flag("--print-fingerprint", print_fingerprint,
+               "Print the pool's key fingerprint (creating the key if needed) and exit");
+  app.add_option("--heartbeat-interval", interval,
+                 "Seconds a node is told to wait before its next heartbeat [default: 15, lab: 1]");
+  app.add_option("--expiry", expiry,
+                 "Seconds without a heartbeat after which a node is dropped [default: 30, lab: 4]");
+  app.add_option("--sweep-interval", sweep,
+                 "Seconds between sweeps for expired nodes [default: 10, lab: 1]");
+  app.add_option("--max-nodes", max_nodes, "Most nodes listed at once")->capture_default_str();
+  app.add_flag("--lab", lab, "One-machine lab profile: short heartbeat, expiry and sweep timers");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    auto log = make_logger("tpdp-pool", log_level);
+    auto key = load_or_create_pool_key(data_dir);
+    if (print_fingerprint) {
+      std::cout << fingerprint(key.keys.public_key) << "\n";
+      return 0;
+    }
+    std::string err;
+    auto listen = parse_host_port(listen_text, &err);
+    if (!listen) throw std::invalid_argument("--listen: " + err);
+    PoolConfig config;
+    config.listen = *listen;
+    config.heartbeat_interval = std::chrono::seconds(interval >= 0 ? interval : (lab ? 1 : 15));
+    config.expiry = std::chrono::seconds(expiry >= 0 ? expiry : (lab ? 4 : 30));
+    config.sweep_interval = std::chrono::seconds(sweep >= 0 ? sweep : (lab ? 1 : 10));
+    config.max_nodes = max_nodes;
+    if (config.heartbeat_interval.count() < 1 || config.heartbeat_interval.count() > 65535) {
+      throw std::invalid_argument("--heartbeat-interval must be 1..65535 seconds");
+    }
+    if (config.expiry <= config.heartbeat_interval) {
+      throw std::invalid_argument("--expiry must be longer than --heartbeat-interval");
+    }
+    if (config.sweep_interval.count() < 1) {
+      throw std::invalid_argument("--sweep-interval must be at least 1 second");
+    }
+
+    asio::io_context io;
+    std::string fp = fingerprint(key.keys.public_key);
+    PoolServer server(io.get_executor(), config, std::move(key.keys), log);
+    if (key.created) log->info("created a new pool key in {}", key.file.string());
+    if (lab)
+      log->warn("lab profile: short timers (heartbeat {} s, expiry {} s)",
+                config.heartbeat_interval.count(), config.expiry.count());
+    auto ep = server.local_endpoint();
+    log->info("pool listening on {} (fingerprint {}); heartbeat every {} s, expiry {} s",
+              format_host_port(ep.address().to_string(), ep.port()), fp,
+              config.heartbeat_interval.count(), config.expiry.count());
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](std::error_code, int sig) {
+      log->info("signal {}: shutting down", sig);
+      server.stop();
+    });
+    asio::co_spawn(io, server.run(), [&](std::exception_ptr e) {
+      signals.cancel();
+      if (e) std::rethrow_exception(e);
+    });
+    io.run();
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "tpdp-pool: error: " << e.what() << "\n";
+    return 1;
+  }
+}

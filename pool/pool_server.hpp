@@ -1,0 +1,52 @@
+// The pool index server: answers signed heartbeats and serves the signed
+// node list, one request per TCP connection.
+#pragma once
+
+#include <asio.hpp>
+#include <chrono>
+
+#include "common/logging.hpp"
+#include "common/net.hpp"
+#include "pool/registry.hpp"
+#include "protocol/identity.hpp"
+
+namespace tpdp {
+
+struct PoolConfig {
+  HostPort listen;
+  std::chrono::seconds heartbeat_interval{15};  // told to nodes
+  std::chrono::seconds expiry{30};              // dropped after this long without a heartbeat
+  std::chrono::seconds sweep_interval{10};
+  std::chrono::seconds request_timeout{10};
+  std::size_t max_nodes = 10000;
+  std::size_t max_connections = 1024;
+};
+
+class PoolServer {
+ public:
+  PoolServer(asio::any_io_executor ex, PoolConfig config, IdentityKeypair key, Logger log);
+  // Runs the accept loop and the sweeper until the acceptor is closed.
+  asio::awaitable<void> run();
+  void stop();
+  tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
+
+ private:
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> sweep_loop();
+  asio::awaitable<void> serve(tcp::socket socket);
+  asio::awaitable<void> handle_request(tcp::socket& socket, const std::string& peer);
+  asio::awaitable<void> handle_heartbeat(tcp::socket& socket, Bytes& pending,
+                                         const std::string& peer);
+  asio::awaitable<void> handle_list(tcp::socket& socket, Bytes& pending);
+
+  PoolConfig config_;
+  IdentityKeypair key_;
+  Logger log_;
+  tcp::acceptor acceptor_;
+  asio::steady_timer sweep_timer_;
+  Registry registry_;
+  std::size_t connections_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace tpdp
