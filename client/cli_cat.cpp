@@ -68,7 +68,18 @@ asio::awaitable<void> cat(Client& client, const Options& options, const std::str
   asio::posix::stream_descriptor in(ex, ::dup(STDIN_FILENO));
   asio::posix::stream_descriptor out(ex, ::dup(STDOUT_FILENO));
   bool stopped = false;
-  co_await (upload(in, client.circuit(), stopped) && download(client.circuit(), out, in, stopped));
+  std::exception_ptr upload_error;
+  auto guarded_upload = [&]() -> asio::awaitable<void> {
+    // An upload failure is reported after the download's, which says more
+    // (the exit's ERROR reason, truncation, integrity).
+    try {
+      co_await upload(in, client.circuit(), stopped);
+    } catch (...) {
+      upload_error = std::current_exception();
+    }
+  };
+  co_await (guarded_upload() && download(client.circuit(), out, in, stopped));
+  if (upload_error) std::rethrow_exception(upload_error);
 }
 
 }  // namespace

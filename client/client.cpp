@@ -10,6 +10,8 @@ namespace tpdp {
 
 Client::Client(asio::any_io_executor ex, ClientOptions options)
     : ex_(std::move(ex)), options_(std::move(options)) {
+  // Idempotent; picks libsodium's fast code paths for library users too.
+  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
   if (!options_.data_dir.empty()) trust_.emplace(options_.data_dir / "known_pools.json");
 }
 

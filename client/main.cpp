@@ -1,5 +1,6 @@
 // tpdp-client: list nodes, or send a stream or an HTTP request through a random n-hop circuit.
 #include <CLI/CLI.hpp>
+#include <sodium.h>
 #include <cstdlib>
 
 #include "client/cli_common.hpp"
@@ -59,6 +60,10 @@ int main(int argc, char** argv) {
   get->add_option("url", url, "http://HOST[:PORT]/PATH")->required();
   get->add_option("-o,--output", output, "Write the body to FILE instead of stdout");
   CLI11_PARSE(app, argc, argv);
+  if (sodium_init() < 0) {
+    std::cerr << "tpdp-client: error: libsodium failed to initialise\n";
+    return 1;
+  }
 
   try {
     for (const auto& p : pool_texts) {

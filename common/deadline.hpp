@@ -1,10 +1,15 @@
-// Every phase has a deadline: race an operation against a steady_timer
-// (Asio 1.22 has no cancel_after). The loser is cancelled.
+// Racing coroutines. Asio 1.22's `a || b` waits for the first *success*, so
+// a failing operation would wait for the other; these helpers end on the
+// first completion of either kind, cancel the other, and wait for it.
 #pragma once
 
 #include <asio.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/deferred.hpp>
+#include <asio/experimental/parallel_group.hpp>
 #include <chrono>
+#include <exception>
+#include <optional>
 #include <system_error>
 #include <type_traits>
 
@@ -12,15 +17,43 @@
 
 namespace tpdp {
 
+// Runs a and b concurrently. When the first ends (returning or throwing),
+// the other is cancelled and awaited; the first one's outcome is returned.
+inline asio::awaitable<void> first_of(asio::awaitable<void> a, asio::awaitable<void> b) {
+  auto ex = co_await asio::this_coro::executor;
+  auto [order, ea, eb] = co_await asio::experimental::make_parallel_group(
+                             asio::co_spawn(ex, std::move(a), asio::experimental::deferred),
+                             asio::co_spawn(ex, std::move(b), asio::experimental::deferred))
+                             .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+  std::exception_ptr first = order[0] == 0 ? ea : eb;
+  if (first) std::rethrow_exception(first);
+}
+
+namespace detail {
+template <class T>
+asio::awaitable<void> store_result(asio::awaitable<T> op, std::optional<T>& out) {
+  out.emplace(co_await std::move(op));
+}
+}  // namespace detail
+
 // Runs op; if it has not finished after d, cancels it and throws
-// std::system_error(Errc::timeout).
+// std::system_error(Errc::timeout). Errors from op propagate at once.
 template <class T>
 asio::awaitable<T> with_deadline(asio::awaitable<T> op, std::chrono::steady_clock::duration d) {
-  using namespace asio::experimental::awaitable_operators;
-  asio::steady_timer timer(co_await asio::this_coro::executor, d);
-  auto result = co_await (std::move(op) || timer.async_wait(asio::use_awaitable));
-  if (result.index() == 1) throw std::system_error(make_error_code(Errc::timeout));
-  if constexpr (!std::is_void_v<T>) co_return std::move(std::get<0>(result));
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer timer(ex, d);
+  auto expire = [](asio::steady_timer& t) -> asio::awaitable<void> {
+    auto [ec] = co_await t.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    if (!ec) throw std::system_error(make_error_code(Errc::timeout));
+    throw std::system_error(ec);
+  };
+  if constexpr (std::is_void_v<T>) {
+    co_await first_of(std::move(op), expire(timer));
+  } else {
+    std::optional<T> result;
+    co_await first_of(detail::store_result(std::move(op), result), expire(timer));
+    co_return std::move(*result);
+  }
 }
 
 }  // namespace tpdp

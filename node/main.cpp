@@ -1,5 +1,6 @@
 // tpdp-node: an onion relay. Peels one layer going forward, adds one going back.
 #include <CLI/CLI.hpp>
+#include <sodium.h>
 #include <asio.hpp>
 #include <iostream>
 
@@ -68,6 +69,10 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  if (sodium_init() < 0) {
+    std::cerr << "tpdp-node: error: libsodium failed to initialise\n";
+    return 1;
+  }
 
   try {
     auto log = make_logger("tpdp-node", log_level);

@@ -3,6 +3,9 @@
 #include <asio/experimental/awaitable_operators.hpp>
 #include <cstring>
 
+#include "common/deadline.hpp"
+#include "common/net.hpp"
+#include "protocol/circuit_messages.hpp"
 #include "protocol/errors.hpp"
 
 namespace tpdp {
@@ -10,6 +13,11 @@ namespace {
 
 using namespace asio::experimental::awaitable_operators;
 using Clock = std::chrono::steady_clock;
+
+struct ExitAbort {
+  std::error_code code;
+  std::string reason;
+};
 
 void shutdown_send(tcp::socket& s) {
   std::error_code ec;
@@ -147,14 +155,47 @@ asio::awaitable<void> exit_forward(tcp::socket& up, tcp::socket& dest, LayerCiph
   }
 }
 
+// Exit, client -> destination, with its failures (integrity, protocol,
+// truncation) handed to the backward direction so the client learns why.
+asio::awaitable<void> exit_forward_guarded(tcp::socket& up, tcp::socket& dest, LayerCipher& layer,
+                                           FrameOpener& opener, Bytes early, ExitAbort& abort,
+                                           RelayContext ctx) {
+  try {
+    co_await exit_forward(up, dest, layer, opener, std::move(early), ctx);
+  } catch (const std::system_error& e) {
+    if (e.code().category() != tpdp_category()) throw;
+    abort.code = e.code();
+    abort.reason = e.what();
+  }
+  if (abort.code) {
+    std::error_code ignored;
+    // Reset, not FIN, when the circuit closes: a partial request is not a request.
+    dest.set_option(asio::socket_base::linger(true, 0), ignored);
+    dest.cancel(ignored);  // wakes the backward direction if it waits for the destination
+  }
+}
+
 // Exit, destination -> client: plaintext in, frames out, read straight into
 // frame-shaped slots so sealing happens in place.
 asio::awaitable<void> exit_backward(tcp::socket& dest, tcp::socket& up, LayerCipher& layer,
-                                    FrameSealer& sealer, RelayContext ctx) {
+                                    FrameSealer& sealer, ExitAbort& abort, RelayContext ctx) {
   constexpr std::size_t slots = BufferPool::kBufferSize / kMaxFrameSize;
   for (;;) {
     BufferPool::Lease lease;
-    co_await dest.async_wait(tcp::socket::wait_read, asio::use_awaitable);
+    if (!abort.code) {
+      auto [wait_ec] = co_await dest.async_wait(tcp::socket::wait_read, use_tuple);
+      if (wait_ec && !abort.code) throw std::system_error(wait_ec);
+    }
+    if (abort.code) {
+      // The forward direction failed: say why, in a whole frame, then stop.
+      Bytes out;
+      Bytes payload =
+          encode_to_bytes(ErrorMsg{static_cast<Errc>(abort.code.value()), abort.reason});
+      sealer.seal_append(FrameType::error, payload, out);
+      layer.apply(out);
+      co_await asio::async_write(up, asio::buffer(out), asio::use_awaitable);
+      co_return;
+    }
     lease = ctx.buffers.acquire();
     std::array<asio::mutable_buffer, slots> regions;
     for (std::size_t i = 0; i < slots; ++i) {
@@ -193,9 +234,9 @@ asio::awaitable<void> relay_middle(tcp::socket& up, tcp::socket& down, LayerCiph
                                    RelayContext ctx) {
   up.non_blocking(true);
   down.non_blocking(true);
-  co_await ((middle_forward(up, down, forward_layer, std::move(early_forward), ctx) &&
-             pump(down, up, backward_layer, ctx.stats.bytes_backward, ctx)) ||
-            idle_watchdog(ctx.stats, ctx.idle_timeout));
+  co_await first_of(middle_forward(up, down, forward_layer, std::move(early_forward), ctx) &&
+                        pump(down, up, backward_layer, ctx.stats.bytes_backward, ctx),
+                    idle_watchdog(ctx.stats, ctx.idle_timeout));
 }
 
 asio::awaitable<void> relay_exit(tcp::socket& up, tcp::socket& destination,
@@ -204,9 +245,12 @@ asio::awaitable<void> relay_exit(tcp::socket& up, tcp::socket& destination,
                                  RelayContext ctx) {
   up.non_blocking(true);
   destination.non_blocking(true);
-  co_await ((exit_forward(up, destination, forward_layer, opener, std::move(early_forward), ctx) &&
-             exit_backward(destination, up, backward_layer, sealer, ctx)) ||
-            idle_watchdog(ctx.stats, ctx.idle_timeout));
+  ExitAbort abort;
+  co_await first_of(exit_forward_guarded(up, destination, forward_layer, opener,
+                                         std::move(early_forward), abort, ctx) &&
+                        exit_backward(destination, up, backward_layer, sealer, abort, ctx),
+                    idle_watchdog(ctx.stats, ctx.idle_timeout));
+  if (abort.code) throw std::system_error(abort.code, abort.reason);
 }
 
 }  // namespace tpdp

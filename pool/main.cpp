@@ -1,5 +1,6 @@
 // tpdp-pool: the pool index. Tracks heartbeating nodes and serves the signed node list.
 #include <CLI/CLI.hpp>
+#include <sodium.h>
 #include <asio.hpp>
 #include <iostream>
 
@@ -37,6 +38,10 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  if (sodium_init() < 0) {
+    std::cerr << "tpdp-pool: error: libsodium failed to initialise\n";
+    return 1;
+  }
 
   try {
     auto log = make_logger("tpdp-pool", log_level);
