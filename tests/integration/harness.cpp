@@ -418,3 +418,30 @@ Tap::Tap(std::uint16_t target_port, TapAction action, std::uint16_t listen_port)
 Tap::~Tap() = default;
 
 }  // namespace tpdp::test
+
+namespace tpdp::test {
+
+std::string raw_exchange(std::uint16_t port, const std::string& data,
+                         std::chrono::milliseconds timeout, bool* closed) {
+  int fd = connect_local(port);
+  if (fd < 0) return {};
+  send_all(fd, data.data(), data.size());
+  std::string out;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buf[4096];
+  if (closed) *closed = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) continue;
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) {
+      if (closed) *closed = true;
+      break;
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+}  // namespace tpdp::test

@@ -152,3 +152,9 @@ class Tap {
 std::string bin(const char* which);  // path of tpdp-pool / tpdp-node / tpdp-client
 
 }  // namespace tpdp::test
+
+namespace tpdp::test {
+// Connects to 127.0.0.1:port, sends data, reads until EOF or timeout; returns what came back.
+std::string raw_exchange(std::uint16_t port, const std::string& data,
+                         std::chrono::milliseconds timeout = 5s, bool* closed = nullptr);
+}  // namespace tpdp::test
