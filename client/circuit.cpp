@@ -278,6 +278,8 @@ asio::awaitable<void> Circuit::extend(const NodeDescriptor& next) {
               LayerCipher(keys->backward_layer_key, keys->backward_layer_iv),
               FrameSealer(std::move(keys->forward_frame_key)),
               FrameOpener(std::move(keys->backward_frame_key))}));
+  // Bytes read past EXTENDED came from the new hop: they carry its layer too.
+  hops_.back()->backward_layer.apply(rx_.data() + rx_start_, rx_end_ - rx_start_);
 }
 
 asio::awaitable<void> Circuit::begin(const std::string& host, std::uint16_t port) {

@@ -1,6 +1,6 @@
 // tpdp-client: list nodes, or send a stream or an HTTP request through a random n-hop circuit.
-#include <CLI/CLI.hpp>
 #include <sodium.h>
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 
 #include "client/cli_common.hpp"

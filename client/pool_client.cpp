@@ -16,7 +16,6 @@ asio::awaitable<VerifiedNodeList> fetch_node_list(const PoolAddress& pool, Trust
     auto socket = co_await connect_to(pool.address, timeout);
     set_no_delay(socket);
     Bytes out = encode_to_bytes(PoolRequest{PoolCommand::list});
-    encode_to_bytes(request);
     Writer w(out);
     encode(w, request);
     co_await asio::async_write(socket, asio::buffer(out), asio::use_awaitable);

@@ -112,6 +112,16 @@ tcp::acceptor listen_on(asio::any_io_executor ex, const HostPort& where) {
   return acceptor;
 }
 
+asio::awaitable<void> linger_close(tcp::socket& s) {
+  std::error_code ec;
+  s.shutdown(tcp::socket::shutdown_send, ec);
+  std::array<std::uint8_t, 4096> sink;
+  for (int i = 0; i < 256 && !ec; ++i) {
+    auto [read_ec, n] = co_await s.async_read_some(asio::buffer(sink), use_tuple);
+    ec = read_ec;
+  }
+}
+
 void set_no_delay(tcp::socket& s) {
   std::error_code ec;
   s.set_option(tcp::no_delay(true), ec);

@@ -40,6 +40,12 @@ std::vector<IpAddress> local_addresses();
 // Binds and listens on host:port (SO_REUSEADDR; IPv6-only for v6 addresses).
 tcp::acceptor listen_on(asio::any_io_executor ex, const HostPort& where);
 
+// Closes our side gracefully after a final message: shutdown(send), then
+// discard what the peer still sends until it closes, so that unread input
+// does not turn our close into a reset that destroys the message. Bound it
+// with with_deadline.
+asio::awaitable<void> linger_close(tcp::socket& s);
+
 // Sets TCP_NODELAY, ignoring errors (handshakes are latency bound).
 void set_no_delay(tcp::socket& s);
 

@@ -238,8 +238,7 @@ asio::awaitable<void> CircuitSession::send_error(Errc code, const std::string& r
     Bytes payload = encode_to_bytes(ErrorMsg{code, reason});
     co_await send_frame(FrameType::error, payload);
   }
-  std::error_code ec;
-  up_.shutdown(tcp::socket::shutdown_send, ec);
+  co_await linger_close(up_);
 }
 
 asio::awaitable<CircuitSession::Established> CircuitSession::extend(const ExtendMsg& m) {
@@ -256,11 +255,11 @@ asio::awaitable<CircuitSession::Established> CircuitSession::extend(const Extend
                          "cannot reach next hop " + target + ": " + e.code().message());
   }
   set_no_delay(down);
-  co_await write_message(down, m.create);
   CreatedMsg created;
   // Exactly CREATED's bytes: anything after them belongs to the relay phase.
   Bytes reply(1);
   try {
+    co_await write_message(down, m.create);
     co_await asio::async_read(down, asio::buffer(reply), asio::use_awaitable);
     if (reply[0] == 0) {
       reply.resize(kCreatedOkSize);

@@ -1,6 +1,6 @@
 // tpdp-node: an onion relay. Peels one layer going forward, adds one going back.
-#include <CLI/CLI.hpp>
 #include <sodium.h>
+#include <CLI/CLI.hpp>
 #include <asio.hpp>
 #include <iostream>
 

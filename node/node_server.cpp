@@ -1,5 +1,6 @@
 #include "node/node_server.hpp"
 
+#include "common/deadline.hpp"
 #include "protocol/circuit_messages.hpp"
 
 namespace tpdp {
@@ -42,12 +43,17 @@ asio::awaitable<void> NodeServer::serve(tcp::socket socket, std::string peer_ip)
   // Limits are checked before any cryptography is done for the peer.
   auto refuse = [&](const char* what) -> asio::awaitable<void> {
     log_->warn("refused a circuit from {}: {}", peer_ip, what);
-    std::uint8_t status = static_cast<std::uint8_t>(Errc::limit_reached);
+    auto answer = [&]() -> asio::awaitable<void> {
+      std::uint8_t status = static_cast<std::uint8_t>(Errc::limit_reached);
+      co_await asio::async_write(socket, asio::buffer(&status, 1), asio::use_awaitable);
+      co_await linger_close(socket);
+    };
+    try {
+      co_await with_deadline(answer(), std::chrono::seconds(1));
+    } catch (const std::exception&) {
+    }
     std::error_code ec;
-    socket.non_blocking(true, ec);
-    socket.write_some(asio::buffer(&status, 1), ec);  // best effort, never waits
     socket.close(ec);
-    co_return;
   };
   if (active_circuits_ >= config_.max_circuits) {
     co_await refuse("circuit limit reached");

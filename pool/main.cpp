@@ -1,6 +1,6 @@
 // tpdp-pool: the pool index. Tracks heartbeating nodes and serves the signed node list.
-#include <CLI/CLI.hpp>
 #include <sodium.h>
+#include <CLI/CLI.hpp>
 #include <asio.hpp>
 #include <iostream>
 
@@ -64,6 +64,9 @@ int main(int argc, char** argv) {
     }
     if (config.expiry <= config.heartbeat_interval) {
       throw std::invalid_argument("--expiry must be longer than --heartbeat-interval");
+    }
+    if (max_nodes < 1 || max_nodes > kMaxListedNodes) {
+      throw std::invalid_argument("--max-nodes must be 1.." + std::to_string(kMaxListedNodes));
     }
     if (config.sweep_interval.count() < 1) {
       throw std::invalid_argument("--sweep-interval must be at least 1 second");

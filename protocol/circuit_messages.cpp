@@ -60,7 +60,12 @@ void encode(Writer& w, const BeginMsg& m) {
 
 void encode(Writer& w, const ErrorMsg& m) {
   w.u8(static_cast<std::uint8_t>(m.code));
-  w.text(std::string_view(m.reason).substr(0, kMaxErrorReason));
+  // The reason must stay decodable: printable ASCII only, bounded.
+  std::string reason(std::string_view(m.reason).substr(0, kMaxErrorReason));
+  for (char& c : reason) {
+    if (c < 0x20 || c >= 0x7f) c = '?';
+  }
+  w.text(reason);
 }
 
 template <>

@@ -37,7 +37,7 @@ bool is_dns_name(std::string_view host) {
 }  // namespace
 
 bool is_ipv6_literal(std::string_view host) {
-  if (host.empty() || host.size() > 45) return false;
+  if (host.empty() || host.size() > 45 || host.find('\0') != std::string_view::npos) return false;
   std::string s(host);
   in6_addr a{};
   return inet_pton(AF_INET6, s.c_str(), &a) == 1;
@@ -45,6 +45,8 @@ bool is_ipv6_literal(std::string_view host) {
 
 bool is_valid_host(std::string_view host) {
   if (host.empty() || host.size() > kMaxHostLength) return false;
+  // inet_pton sees a C string: "1.2.3.4\0junk" must not pass as "1.2.3.4".
+  if (host.find('\0') != std::string_view::npos) return false;
   return is_ipv4_literal(host) || is_ipv6_literal(host) || is_dns_name(host);
 }
 

@@ -13,7 +13,7 @@
 namespace tpdp {
 
 inline constexpr std::uint8_t kPoolMagic[4] = {'T', 'P', 'P', '1'};
-inline constexpr std::size_t kMaxListDocument = 1 << 20;
+inline constexpr std::size_t kMaxListDocument = 4 << 20;  // 10000 nodes with 255-byte names fit
 inline constexpr std::size_t kMaxListedNodes = 10000;
 inline constexpr std::string_view kHeartbeatContext = "tpdp-1 heartbeat";  // 16 bytes
 inline constexpr std::string_view kNodeListContext = "tpdp-1 node-list";   // 16 bytes
