@@ -45,10 +45,10 @@ asio::awaitable<void> heartbeat_loop(HeartbeatConfig config, const IdentitySecre
                    make_error_code(reply.status).message());
         registered = false;
       }
-    } catch (const std::system_error& e) {
+    } catch (const std::exception& e) {
       // Warn once per outage; the retries themselves are debug noise.
       auto level = registered || first ? spdlog::level::warn : spdlog::level::debug;
-      log->log(level, "pool {} unreachable ({}); retrying every {} ms", pool, e.code().message(),
+      log->log(level, "pool {} unreachable ({}); retrying every {} ms", pool, e.what(),
                config.retry.count());
       registered = false;
     }

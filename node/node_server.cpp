@@ -59,8 +59,9 @@ asio::awaitable<void> NodeServer::serve(tcp::socket socket, std::string peer_ip)
     co_await refuse("circuit limit reached");
     co_return;
   }
-  auto& in_flight = handshakes_by_source_[peer_ip];
-  if (in_flight >= config_.max_handshakes_per_source) {
+  auto in_flight = handshakes_by_source_.find(peer_ip);
+  if (in_flight != handshakes_by_source_.end() &&
+      in_flight->second >= config_.max_handshakes_per_source) {
     co_await refuse("too many handshakes in flight from this address");
     co_return;
   }

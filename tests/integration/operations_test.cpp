@@ -1,7 +1,10 @@
 // Operating a network: pools going away and coming back, several pools,
 // IPv6, limits, key files.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -131,4 +134,34 @@ TEST_CASE("handshakes in flight are limited per source address") {
   TcpServer echo(echo_handler);
   auto r = net.client({"--hops", "1", "cat", "127.0.0.1", std::to_string(echo.port())}, "ok");
   CHECK(r.exit_code == 0);
+}
+
+TEST_CASE("a stalled handshake ends with the timeout status; an idle circuit is closed") {
+  TempDir dir;
+  Network net(dir);
+  net.add_node({"--handshake-timeout", "1", "--idle-timeout", "1"});
+  REQUIRE(net.wait_for_nodes(1));
+  bool closed = false;
+  auto started = std::chrono::steady_clock::now();
+  // Half a CREATE, then silence: status byte 1 (timeout) after about 1 s.
+  CHECK(raw_exchange(net.node_port(0), "TPD1 half a create", 5s, &closed) == "\x01");
+  CHECK(closed);
+  CHECK(std::chrono::steady_clock::now() - started < 3s);
+  // A destination that never answers, and a client that sends nothing more.
+  TcpServer silent([](int fd) {
+    char sink[256];
+    while (::recv(fd, sink, sizeof sink, 0) > 0) {
+    }
+  });
+  write_file(dir / "silence", "");
+  std::string fifo = (dir / "stdin").string();
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  int keep_open = ::open(fifo.c_str(), O_RDWR);  // stdin stays open and silent
+  auto client = net.start_client({"--hops", "1", "cat", "127.0.0.1", std::to_string(silent.port())},
+                                 fifo, "idle");
+  auto status = client->wait_exit(8s);
+  ::close(keep_open);
+  REQUIRE(status);
+  CHECK(*status == 1);
+  CHECK(net.node(0).stderr_text().find("timeout after") != std::string::npos);
 }
