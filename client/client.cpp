@@ -117,10 +117,9 @@ asio::awaitable<void> Client::shutdown_send() {
 asio::awaitable<void> Client::close() {
   if (!circuit_) co_return;
   if (circuit_->is_streaming()) {
-    auto [ec] =
-        co_await circuit_->async_shutdown_send(asio::experimental::as_tuple(asio::use_awaitable));
+    // Best effort: a circuit that already failed is closed all the same.
+    co_await circuit_->async_shutdown_send(asio::experimental::as_tuple(asio::use_awaitable));
   }
-  std::error_code ec;
   circuit_.reset();
 }
 

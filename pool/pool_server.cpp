@@ -59,7 +59,7 @@ asio::awaitable<void> PoolServer::accept_loop() {
 asio::awaitable<void> PoolServer::sweep_loop() {
   while (!stopping_) {
     sweep_timer_.expires_after(config_.sweep_interval);
-    auto [ec] = co_await sweep_timer_.async_wait(use_tuple);
+    co_await sweep_timer_.async_wait(use_tuple);  // cancelled by stop()
     if (stopping_) break;
     for (const auto& n : registry_.sweep(std::chrono::steady_clock::now(), config_.expiry)) {
       log_->info("node {} ({}) expired: no heartbeat for {} s; {} node(s) listed",
