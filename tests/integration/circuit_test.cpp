@@ -62,7 +62,7 @@ TEST_CASE("nodes lists every live node with its fingerprint") {
         std::string::npos);
 }
 
-TEST_CASE("get fetches a URL to a file; non-2xx exits 3") {
+TEST_CASE("get fetches a URL to a file and a non-2xx status exits 3") {
   Lab lab(3);
   std::string body = random_bytes(3 * 1024 * 1024);
   TcpServer web(http_handler(body));

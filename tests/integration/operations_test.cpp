@@ -30,7 +30,7 @@ TEST_CASE("nodes survive their pool going away and re-register when it returns")
   CHECK(net.node(0).stderr_text().find("unreachable") != std::string::npos);
 }
 
-TEST_CASE("a node heartbeats to every pool; the client merges their lists") {
+TEST_CASE("a node heartbeats to every pool and the client merges their lists") {
   TempDir dir;
   Network net(dir);
   TempDir dir2;
@@ -82,7 +82,7 @@ TEST_CASE("IPv6: pool, nodes and client on ::1") {
   CHECK(c.stdout_text() == "over six");
 }
 
-TEST_CASE("key files are created 0600; a damaged one stops the node with its name") {
+TEST_CASE("key files are created 0600 and a damaged one stops the node with its name") {
   TempDir dir;
   Process first({bin("node"), "--data-dir", (dir / "n").string(), "--print-fingerprint"},
                 dir / "out", dir / "err");
@@ -136,7 +136,7 @@ TEST_CASE("handshakes in flight are limited per source address") {
   CHECK(r.exit_code == 0);
 }
 
-TEST_CASE("a stalled handshake ends with the timeout status; an idle circuit is closed") {
+TEST_CASE("a stalled handshake ends with the timeout status and an idle circuit is closed") {
   TempDir dir;
   Network net(dir);
   net.add_node({"--handshake-timeout", "1", "--idle-timeout", "1"});

@@ -111,7 +111,7 @@ TEST_CASE("a recorded heartbeat cannot be replayed") {
   CHECK(run_io(replay).status == Errc::bad_signature);
 }
 
-TEST_CASE("garbage to the pool or a node closes that connection; both keep working") {
+TEST_CASE("garbage to the pool or a node closes that connection and both keep working") {
   TempDir dir;
   Network net(dir);
   net.add_node();
