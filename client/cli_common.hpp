@@ -32,5 +32,8 @@ void warn(const std::string& message);
 int run_nodes(const Options& options);
 int run_cat(const Options& options, const std::string& host, std::uint16_t port);
 int run_get(const Options& options, const std::string& url, const std::string& output);
+// SOCKS5 proxy on listen (HOST:PORT) until SIGINT/SIGTERM; client/socks_server.hpp.
+int run_socks(const Options& options, const std::string& listen,
+              std::size_t max_connections = 1024);
 
 }  // namespace tpdp::cli

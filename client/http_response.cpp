@@ -1,6 +1,7 @@
 #include "client/http_response.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include "protocol/host.hpp"
@@ -20,6 +21,61 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
     s.remove_suffix(1);
   return s;
+}
+
+// Checks a path (with its query) and percent-encodes spaces and non-ASCII
+// bytes, as browsers do; control bytes would let a URL inject header lines.
+bool clean_path(const std::string& in, std::string& out, std::string& error) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  out.clear();
+  for (unsigned char c : in) {
+    if (c < 0x20 || c == 0x7f) {
+      error = "bad character in URL path (control byte)";
+      return false;
+    }
+    if (c == ' ' || c >= 0x80) {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (out.empty()) out = "/";
+  return true;
+}
+
+// RFC 3986 section 5.2.4.
+std::string remove_dot_segments(std::string_view in) {
+  std::string out;
+  auto drop_last_segment = [&out] {
+    auto slash = out.rfind('/');
+    out.erase(slash == std::string::npos ? 0 : slash);
+  };
+  while (!in.empty()) {
+    if (in.substr(0, 3) == "../") {
+      in.remove_prefix(3);
+    } else if (in.substr(0, 2) == "./") {
+      in.remove_prefix(2);
+    } else if (in.substr(0, 3) == "/./") {
+      in.remove_prefix(2);
+    } else if (in == "/.") {
+      in = "/";
+    } else if (in.substr(0, 4) == "/../") {
+      in.remove_prefix(3);
+      drop_last_segment();
+    } else if (in == "/..") {
+      in = "/";
+      drop_last_segment();
+    } else if (in == "." || in == "..") {
+      in = {};
+    } else {
+      auto end = in.find('/', 1);
+      out += in.substr(0, end);
+      in = end == std::string_view::npos ? std::string_view() : in.substr(end);
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -68,6 +124,8 @@ std::optional<HttpResponseHead> parse_http_response_head(std::string_view data,
       head.content_length = n;
     } else if (name == "transfer-encoding" && lower(value).find("chunked") != std::string::npos) {
       head.chunked = true;
+    } else if (name == "location") {
+      head.location = std::string(value);
     }
   }
   return head;
@@ -80,10 +138,16 @@ std::optional<HttpUrl> parse_http_url(std::string_view url, std::string& error) 
     return std::nullopt;
   }
   url.remove_prefix(scheme.size());
-  auto slash = url.find('/');
-  std::string_view authority = url.substr(0, slash);
+  url = url.substr(0, url.find('#'));
+  auto authority_end = url.find_first_of("/?");
+  std::string_view authority = url.substr(0, authority_end);
   HttpUrl out;
-  out.path = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
+  if (authority_end != std::string_view::npos) {
+    std::string_view rest = url.substr(authority_end);
+    if (!clean_path(rest.front() == '?' ? "/" + std::string(rest) : std::string(rest), out.path,
+                    error))
+      return std::nullopt;
+  }
   std::string with_port(authority);
   bool has_port = !authority.empty() && authority.back() != ']' &&
                   authority.find(':', authority.front() == '[' ? authority.find(']') : 0) !=
@@ -93,6 +157,66 @@ std::optional<HttpUrl> parse_http_url(std::string_view url, std::string& error) 
   if (!hp) return std::nullopt;
   out.host = hp->host;
   out.port = hp->port;
+  return out;
+}
+
+std::string format_http_url(const HttpUrl& url) {
+  std::string authority = url.port == 80 ? url.host : format_host_port(url.host, url.port);
+  if (url.port == 80 && url.host.find(':') != std::string::npos) authority = "[" + url.host + "]";
+  return "http://" + authority + url.path;
+}
+
+bool is_redirect_status(int status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+std::optional<HttpUrl> resolve_location(const HttpUrl& base, std::string_view location,
+                                        std::string& error) {
+  location = trim(location);
+  if (location.empty()) {
+    error = "empty Location";
+    return std::nullopt;
+  }
+  // A scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" before any '/', '?' or '#'.
+  auto colon = location.find(':');
+  if (colon != std::string_view::npos && colon < location.find_first_of("/?#") &&
+      std::isalpha(static_cast<unsigned char>(location.front())) &&
+      std::all_of(location.begin(), location.begin() + colon, [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
+      })) {
+    if (lower(location.substr(0, colon)) != "http") {
+      error = "refusing to follow a redirect to a non-http URL: " + std::string(location);
+      return std::nullopt;
+    }
+    return parse_http_url(location, error);
+  }
+  if (location.substr(0, 2) == "//") return parse_http_url("http:" + std::string(location), error);
+
+  location = location.substr(0, location.find('#'));
+  auto split = [](std::string_view p) {
+    auto q = p.find('?');
+    return std::pair{p.substr(0, q), q == std::string_view::npos ? std::optional<std::string_view>()
+                                                                 : p.substr(q + 1)};
+  };
+  auto [base_path, base_query] = split(base.path);
+  auto [ref_path, ref_query] = split(location);
+  std::string path;
+  std::optional<std::string_view> query = ref_query;
+  if (ref_path.empty()) {
+    path = std::string(base_path);
+    if (!query) query = base_query;
+  } else if (ref_path.front() == '/') {
+    path = remove_dot_segments(ref_path);
+  } else {
+    auto slash = base_path.rfind('/');
+    std::string merged(base_path.substr(0, slash == std::string_view::npos ? 0 : slash + 1));
+    merged += ref_path;
+    path = remove_dot_segments(merged);
+  }
+  if (path.empty() || path.front() != '/') path.insert(path.begin(), '/');
+  if (query) path += "?" + std::string(*query);
+  HttpUrl out = base;
+  if (!clean_path(path, out.path, error)) return std::nullopt;
   return out;
 }
 

@@ -3,7 +3,9 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 
+#include "common/command_line.hpp"
 #include "client/cli_common.hpp"
+#include "client/cli_get.hpp"
 
 namespace {
 
@@ -19,11 +21,12 @@ std::filesystem::path default_data_dir() {
 
 int main(int argc, char** argv) {
   using namespace tpdp;
+  ensure_standard_fds();
   CLI::App app{
       "tpdp-client: use a tpdp onion network (protocol TPDP/1).\n"
       "Fetches the signed node list from the pools, builds a random path of --hops distinct nodes "
       "and talks to the destination through it.\n"
-      "Exit status: 0 success, 1 error (network, circuit, usage), 3 HTTP status not 2xx (get)."};
+      "Exit status: 0 success, 1 error (network, circuit, pool), 2 usage error, 3 HTTP status not 2xx (get)."};
   app.require_subcommand(1);
   std::vector<std::string> pool_texts;
   cli::Options options;
@@ -55,11 +58,48 @@ int main(int argc, char** argv) {
   cat->add_option("host", host, "Destination host name or address (resolved by the exit)")
       ->required();
   cat->add_option("port", port, "Destination port")->required()->check(CLI::Range(1, 65535));
-  std::string url, output;
-  auto* get = app.add_subcommand("get", "Fetch one http:// URL over a fresh circuit (HTTP/1.0)");
-  get->add_option("url", url, "http://HOST[:PORT]/PATH")->required();
-  get->add_option("-o,--output", output, "Write the body to FILE instead of stdout");
-  CLI11_PARSE(app, argc, argv);
+  cli::GetOptions get_options;
+  bool get_verbose = false, get_progress = false, get_no_progress = false;
+  auto* get = app.add_subcommand(
+      "get",
+      "Fetch one http:// URL like curl (HTTP/1.1; chunked and Content-Length bodies checked "
+      "to the last byte; a short body is an error). Each request, and each redirect followed "
+      "with -L, goes over a fresh circuit. Exit 3 (with the status on stderr) for a non-2xx "
+      "answer");
+  get->add_option("url", get_options.url, "http://HOST[:PORT]/PATH")->required();
+  get->add_option("-o,--output", get_options.output,
+                  "Write the body to FILE (through FILE.part, renamed when complete; removed on "
+                  "failure) instead of stdout");
+  get->add_flag("-L,--location", get_options.follow_redirects,
+                "Follow redirects (301, 302, 303, 307, 308) to http:// URLs, at most 10, each "
+                "over a fresh circuit");
+  get->add_flag("--progress", get_progress,
+                "Show the progress bar (bytes, rate, ETA) even when stderr is not a terminal");
+  get->add_flag("--no-progress", get_no_progress,
+                "No progress bar, even when stderr is a terminal");
+  get->add_flag("-v,--verbose", get_verbose,
+                "Print each path taken (hops and fingerprints), build times and statuses");
+  std::string socks_listen = "127.0.0.1:9050";
+  std::size_t socks_max_connections = 1024;
+  auto* socks = app.add_subcommand(
+      "socks",
+      "SOCKS5 proxy (RFC 1928; CONNECT only; no-auth or username/password). Each connection "
+      "gets a circuit of its own; host names (socks5h) are resolved by the exit, never locally.\n"
+      "Isolation: the username/password pair (or no-auth, one key for all) is an isolation key. "
+      "Connections with the same key reuse the key's path (same nodes) while the pools list "
+      "them; a new key gets a path no other key uses (preferring unshared nodes, exit and entry), "
+      "so different credentials never share a path unless there are too few nodes for that "
+      "(then a warning is logged; circuits are never shared). Any credentials are accepted.\n"
+      "The node list is refreshed every 60 s and after a failed build; a failed build is "
+      "retried once on a fresh path. Logs one line per connection to stderr (-v: debug, with "
+      "destinations); stops on SIGINT/SIGTERM");
+  socks->add_option("--listen", socks_listen, "Address to listen on, HOST:PORT or [V6]:PORT")
+      ->capture_default_str();
+  socks->add_option("--max-connections", socks_max_connections,
+                    "Connections served at once; more wait in the listen backlog")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  if (auto status = parse_command_line(app, argc, argv, "tpdp-client")) return *status;
   if (sodium_init() < 0) {
     std::cerr << "tpdp-client: error: libsodium failed to initialise\n";
     return 1;
@@ -72,12 +112,21 @@ int main(int argc, char** argv) {
       if (!pool) throw std::invalid_argument("--pool: " + err);
       options.pools.push_back(*pool);
     }
-    if (!(timeout > 0)) throw std::invalid_argument("--timeout must be > 0");
+    if (!(timeout > 0) || timeout > 604800) {
+      throw std::invalid_argument("--timeout must be more than 0 and at most 604800 seconds");
+    }
     options.timeout = std::chrono::milliseconds(static_cast<long long>(timeout * 1000));
     options.data_dir = data_dir.empty() ? default_data_dir() : std::filesystem::path(data_dir);
     if (*nodes) return cli::run_nodes(options);
     if (*cat) return cli::run_cat(options, host, port);
-    if (*get) return cli::run_get(options, url, output);
+    if (*get) {
+      if (get_progress && get_no_progress)
+        throw std::invalid_argument("--progress and --no-progress exclude each other");
+      if (get_progress || get_no_progress) get_options.progress = get_progress;
+      options.verbose = options.verbose || get_verbose;
+      return cli::run_get(options, get_options);
+    }
+    if (*socks) return cli::run_socks(options, socks_listen, socks_max_connections);
   } catch (const std::exception& e) {
     std::cerr << "tpdp-client: error: " << e.what() << "\n";
     return 1;

@@ -6,6 +6,21 @@
 
 namespace tpdp {
 
+void ThrottledWarning::operator()(const std::string& what) {
+  auto now = std::chrono::steady_clock::now();
+  if (last_ != std::chrono::steady_clock::time_point{} && now - last_ < every_) {
+    ++unlogged_;
+    return;
+  }
+  if (unlogged_ > 0) {
+    log_->warn("{} ({} more like it not logged)", what, unlogged_);
+  } else {
+    log_->warn("{}", what);
+  }
+  unlogged_ = 0;
+  last_ = now;
+}
+
 Logger make_logger(const std::string& name, const std::string& level) {
   auto lvl = spdlog::level::from_str(level);
   if (lvl == spdlog::level::off && level != "off") {

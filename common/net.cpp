@@ -4,29 +4,82 @@
 
 #include <ifaddrs.h>
 
+#include <netdb.h>
 #include <netinet/in.h>
+
+#include <atomic>
 #include <cstring>
+#include <memory>
+#include <thread>
 
 namespace tpdp {
 
-asio::awaitable<std::vector<tcp::endpoint>> resolve(const HostPort& where, Duration deadline) {
-  auto ex = co_await asio::this_coro::executor;
-  tcp::resolver resolver(ex);
-  auto op = [&]() -> asio::awaitable<tcp::resolver::results_type> {
-    co_return co_await resolver.async_resolve(where.host, std::to_string(where.port),
-                                              asio::use_awaitable);
-  };
-  tcp::resolver::results_type results;
-  try {
-    results = co_await with_deadline(op(), deadline);
-  } catch (const std::system_error& e) {
-    if (e.code() == make_error_code(Errc::timeout)) throw;
-    throw std::system_error(make_error_code(Errc::resolve_failed));
+namespace {
+
+// Names are looked up with getaddrinfo on a thread of their own: Asio 1.22
+// runs every lookup of an io_context on one internal thread, so one slow
+// name would delay all others, and such a lookup cannot be cancelled. Here
+// the coroutine polls a flag, so its deadline always holds; a lookup that
+// outlives it finishes alone and is discarded.
+struct Lookup {
+  std::atomic<bool> done{false};
+  std::vector<tcp::endpoint> endpoints;
+};
+
+// A process-wide bound on lookup threads (a resource limit, not state that
+// any result depends on).
+constexpr int kMaxLookupsInFlight = 64;
+std::atomic<int> lookups_in_flight{0};
+
+void run_lookup(const std::shared_ptr<Lookup>& lookup, const std::string& host,
+                std::uint16_t port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* results = nullptr;
+  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &results) == 0) {
+    for (addrinfo* ai = results; ai; ai = ai->ai_next) {
+      if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
+      tcp::endpoint ep;
+      std::memcpy(ep.data(), ai->ai_addr, ai->ai_addrlen);
+      ep.resize(ai->ai_addrlen);
+      lookup->endpoints.push_back(ep);
+    }
+    ::freeaddrinfo(results);
   }
-  std::vector<tcp::endpoint> out;
-  for (const auto& r : results) out.push_back(r.endpoint());
-  if (out.empty()) throw std::system_error(make_error_code(Errc::resolve_failed));
-  co_return out;
+  lookup->done.store(true, std::memory_order_release);
+  --lookups_in_flight;
+}
+
+}  // namespace
+
+asio::awaitable<std::vector<tcp::endpoint>> resolve(const HostPort& where, Duration deadline) {
+  std::error_code ec;
+  auto literal = asio::ip::make_address(where.host, ec);
+  if (!ec) co_return std::vector<tcp::endpoint>{tcp::endpoint(literal, where.port)};
+  if (++lookups_in_flight > kMaxLookupsInFlight) {
+    --lookups_in_flight;
+    throw std::system_error(make_error_code(Errc::limit_reached),
+                            "too many name lookups in flight");
+  }
+  auto lookup = std::make_shared<Lookup>();
+  try {
+    std::thread(run_lookup, lookup, where.host, where.port).detach();
+  } catch (const std::system_error&) {
+    --lookups_in_flight;
+    throw std::system_error(make_error_code(Errc::limit_reached), "cannot start a name lookup");
+  }
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  auto started = std::chrono::steady_clock::now();
+  while (!lookup->done.load(std::memory_order_acquire)) {
+    if (std::chrono::steady_clock::now() - started > deadline) {
+      throw std::system_error(make_error_code(Errc::timeout), "name lookup timed out");
+    }
+    timer.expires_after(std::chrono::milliseconds(5));
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+  if (lookup->endpoints.empty()) throw std::system_error(make_error_code(Errc::resolve_failed));
+  co_return lookup->endpoints;
 }
 
 asio::awaitable<tcp::socket> connect_to(const HostPort& where, Duration deadline,

@@ -45,9 +45,16 @@ struct ControlFailure : std::runtime_error {
   bool already_reported;  // the client was told already (EXTENDED with a status)
 };
 
+std::string describe_outcome(const std::system_error& e);
+
 Errc errc_of(const std::system_error& e) {
   if (e.code().category() == tpdp_category()) return static_cast<Errc>(e.code().value());
   return Errc::connect_failed;
+}
+
+std::string describe_outcome(const std::system_error& e) {
+  return e.code().category() == tpdp_category() ? std::string(errc_name(errc_of(e)))
+                                                : e.code().message();
 }
 
 }  // namespace
@@ -67,7 +74,7 @@ class CircuitSession {
     std::string target;  // next hop or destination, for logs
   };
 
-  asio::awaitable<Established> control_phase();
+  asio::awaitable<Established> control_phase(HandshakeSlot& slot);
   asio::awaitable<void> create();
   asio::awaitable<OpenedFrame> read_control_frame();
   asio::awaitable<void> send_frame(FrameType type, ByteView payload);
@@ -104,7 +111,7 @@ asio::awaitable<void> CircuitSession::run() {
   std::string reason;
   bool reported = false;
   try {
-    est.emplace(co_await with_deadline(control_phase(), config().handshake_timeout));
+    est.emplace(co_await with_deadline(control_phase(slot), config().handshake_timeout));
   } catch (const ControlFailure& f) {
     failure = f.code;
     reason = f.what();
@@ -150,8 +157,16 @@ asio::awaitable<void> CircuitSession::run() {
                           std::move(*opener_), std::move(*sealer_), std::move(early), ctx);
     }
   } catch (const std::system_error& e) {
-    outcome = e.code().category() == tpdp_category() ? std::string(errc_name(errc_of(e)))
-                                                     : e.code().message();
+    outcome = describe_outcome(e);
+  } catch (const asio::multiple_exceptions& e) {
+    // Both directions failed (one usually by cancellation): report the first.
+    try {
+      std::rethrow_exception(e.first_exception());
+    } catch (const std::system_error& first) {
+      outcome = describe_outcome(first);
+    } catch (const std::exception& first) {
+      outcome = first.what();
+    }
   }
   std::error_code ec;
   est->down.close(ec);
@@ -160,8 +175,12 @@ asio::awaitable<void> CircuitSession::run() {
               stats.bytes_forward, stats.bytes_backward);
 }
 
-asio::awaitable<CircuitSession::Established> CircuitSession::control_phase() {
+asio::awaitable<CircuitSession::Established> CircuitSession::control_phase(HandshakeSlot& slot) {
   co_await create();
+  // The per-source limit is on handshakes (the public-key work); after CREATED
+  // the control phase is bounded by the handshake timeout and the circuit cap,
+  // and a relay's circuits from many clients must not count against it.
+  slot.release();
   OpenedFrame frame = co_await read_control_frame();
   if (frame.type == FrameType::extend) {
     auto m = decode_exact<ExtendMsg>(frame.payload);

@@ -4,6 +4,7 @@
 #include <asio.hpp>
 #include <iostream>
 
+#include "common/command_line.hpp"
 #include "common/key_store.hpp"
 #include "common/logging.hpp"
 #include "node/heartbeat.hpp"
@@ -21,6 +22,7 @@ std::chrono::milliseconds seconds_option(double s, const char* name) {
 
 int main(int argc, char** argv) {
   using namespace tpdp;
+  ensure_standard_fds();
   CLI::App app{
       "tpdp-node: a relay of a tpdp onion network (protocol TPDP/1).\n"
       "On first start it creates its identity (DATA_DIR/node.key, mode 0600), then relays "
@@ -68,7 +70,7 @@ int main(int argc, char** argv) {
                "Print the node's identity fingerprint (creating the key if needed) and exit");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  if (auto status = parse_command_line(app, argc, argv, "tpdp-node")) return *status;
   if (sodium_init() < 0) {
     std::cerr << "tpdp-node: error: libsodium failed to initialise\n";
     return 1;

@@ -9,7 +9,8 @@ NodeServer::NodeServer(asio::any_io_executor ex, NodeConfig config, NodeKeys key
     : config_(std::move(config)),
       keys_(std::move(keys)),
       log_(std::move(log)),
-      acceptor_(listen_on(ex, config_.listen)) {}
+      acceptor_(listen_on(ex, config_.listen)),
+      refusals_(log_) {}
 
 void NodeServer::stop() {
   stopping_ = true;
@@ -42,7 +43,7 @@ asio::awaitable<void> NodeServer::accept_loop() {
 asio::awaitable<void> NodeServer::serve(tcp::socket socket, std::string peer_ip) {
   // Limits are checked before any cryptography is done for the peer.
   auto refuse = [&](const char* what) -> asio::awaitable<void> {
-    log_->warn("refused a circuit from {}: {}", peer_ip, what);
+    refusals_("refused a circuit from " + peer_ip + ": " + what);
     auto answer = [&]() -> asio::awaitable<void> {
       std::uint8_t status = static_cast<std::uint8_t>(Errc::limit_reached);
       co_await asio::async_write(socket, asio::buffer(&status, 1), asio::use_awaitable);

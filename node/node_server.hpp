@@ -33,6 +33,7 @@ class NodeServer {
   Logger log_;
   tcp::acceptor acceptor_;
   BufferPool buffers_;
+  ThrottledWarning refusals_;
   std::size_t active_circuits_ = 0;
   std::map<std::string, std::size_t> handshakes_by_source_;
   std::uint64_t next_circuit_id_ = 1;

@@ -163,9 +163,15 @@ asio::awaitable<void> exit_forward_guarded(tcp::socket& up, tcp::socket& dest, L
   try {
     co_await exit_forward(up, dest, layer, opener, std::move(early), ctx);
   } catch (const std::system_error& e) {
-    if (e.code().category() != tpdp_category()) throw;
-    abort.code = e.code();
-    abort.reason = e.what();
+    if (e.code() == asio::error::operation_aborted) throw;  // cancelled: the circuit is ending
+    if (e.code().category() == tpdp_category()) {
+      abort.code = e.code();
+      abort.reason = e.what();
+    } else {
+      // A reset or failed upstream link is a cut like EOF without END.
+      abort.code = make_error_code(Errc::circuit_truncated);
+      abort.reason = "upstream connection failed: " + e.code().message();
+    }
   }
   if (abort.code) {
     std::error_code ignored;
@@ -194,6 +200,13 @@ asio::awaitable<void> exit_backward(tcp::socket& dest, tcp::socket& up, LayerCip
       sealer.seal_append(FrameType::error, payload, out);
       layer.apply(out);
       co_await asio::async_write(up, asio::buffer(out), asio::use_awaitable);
+      // Let the client read it: closing with its unread data pending would
+      // send a reset that can destroy the ERROR frame before it is read.
+      auto linger = linger_close(up);
+      try {
+        co_await with_deadline(std::move(linger), std::chrono::seconds(1));
+      } catch (const std::system_error&) {
+      }
       co_return;
     }
     lease = ctx.buffers.acquire();

@@ -4,12 +4,14 @@
 #include <asio.hpp>
 #include <iostream>
 
+#include "common/command_line.hpp"
 #include "common/key_store.hpp"
 #include "common/logging.hpp"
 #include "pool/pool_server.hpp"
 
 int main(int argc, char** argv) {
   using namespace tpdp;
+  ensure_standard_fds();
   CLI::App app{
       "tpdp-pool: the pool index of a tpdp network (protocol TPDP/1).\n"
       "Nodes send it signed heartbeats; clients fetch the list of live nodes, signed with the "
@@ -37,7 +39,7 @@ int main(int argc, char** argv) {
   app.add_flag("--lab", lab, "One-machine lab profile: short heartbeat, expiry and sweep timers");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  if (auto status = parse_command_line(app, argc, argv, "tpdp-pool")) return *status;
   if (sodium_init() < 0) {
     std::cerr << "tpdp-pool: error: libsodium failed to initialise\n";
     return 1;

@@ -22,7 +22,8 @@ PoolServer::PoolServer(asio::any_io_executor ex, PoolConfig config, IdentityKeyp
       log_(std::move(log)),
       acceptor_(listen_on(ex, config_.listen)),
       sweep_timer_(ex),
-      registry_(config_.max_nodes) {}
+      registry_(config_.max_nodes),
+      refusals_(log_) {}
 
 void PoolServer::stop() {
   stopping_ = true;
@@ -48,11 +49,20 @@ asio::awaitable<void> PoolServer::accept_loop() {
       co_await t.async_wait(use_tuple);
       continue;
     }
+    std::error_code rec;
+    auto ep = socket.remote_endpoint(rec);
+    std::string source = rec ? "?" : ep.address().to_string();
     if (connections_ >= config_.max_connections) {
-      log_->warn("connection limit ({}) reached; refusing a connection", config_.max_connections);
+      refusals_("refused a connection: connection limit (" +
+                std::to_string(config_.max_connections) + ") reached");
       continue;  // socket closes here
     }
-    asio::co_spawn(ex, serve(std::move(socket)), asio::detached);
+    auto it = connections_by_source_.find(source);
+    if (it != connections_by_source_.end() && it->second >= config_.max_connections_per_source) {
+      refusals_("refused a connection: too many connections from " + source);
+      continue;
+    }
+    asio::co_spawn(ex, serve(std::move(socket), std::move(source)), asio::detached);
   }
 }
 
@@ -69,8 +79,9 @@ asio::awaitable<void> PoolServer::sweep_loop() {
   }
 }
 
-asio::awaitable<void> PoolServer::serve(tcp::socket socket) {
+asio::awaitable<void> PoolServer::serve(tcp::socket socket, std::string source) {
   ++connections_;
+  ++connections_by_source_[source];
   std::string peer = "?";
   std::error_code ec;
   auto ep = socket.remote_endpoint(ec);
@@ -90,6 +101,8 @@ asio::awaitable<void> PoolServer::serve(tcp::socket socket) {
   }
   socket.close(ec);
   --connections_;
+  auto it = connections_by_source_.find(source);
+  if (it != connections_by_source_.end() && --it->second == 0) connections_by_source_.erase(it);
 }
 
 asio::awaitable<void> PoolServer::handle_request(tcp::socket& socket, const std::string& peer) {

@@ -4,6 +4,8 @@
 
 #include <asio.hpp>
 #include <chrono>
+#include <map>
+#include <string>
 
 #include "common/logging.hpp"
 #include "common/net.hpp"
@@ -17,9 +19,10 @@ struct PoolConfig {
   std::chrono::seconds heartbeat_interval{15};  // told to nodes
   std::chrono::seconds expiry{30};              // dropped after this long without a heartbeat
   std::chrono::seconds sweep_interval{10};
-  std::chrono::seconds request_timeout{10};
+  std::chrono::seconds request_timeout{5};
   std::size_t max_nodes = 10000;
   std::size_t max_connections = 1024;
+  std::size_t max_connections_per_source = 64;  // one host cannot take the pool offline
 };
 
 class PoolServer {
@@ -33,7 +36,7 @@ class PoolServer {
  private:
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> sweep_loop();
-  asio::awaitable<void> serve(tcp::socket socket);
+  asio::awaitable<void> serve(tcp::socket socket, std::string source);
   asio::awaitable<void> handle_request(tcp::socket& socket, const std::string& peer);
   asio::awaitable<void> handle_heartbeat(tcp::socket& socket, Bytes& pending,
                                          const std::string& peer);
@@ -46,6 +49,8 @@ class PoolServer {
   asio::steady_timer sweep_timer_;
   Registry registry_;
   std::size_t connections_ = 0;
+  std::map<std::string, std::size_t> connections_by_source_;
+  ThrottledWarning refusals_;
   bool stopping_ = false;
 };
 

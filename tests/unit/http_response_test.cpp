@@ -139,10 +139,11 @@ TEST_CASE("chunked transfer encoding", "[http_response]") {
 }
 
 TEST_CASE("parse http URLs", "[http_response]") {
+  // The fragment is the browser's business: never sent.
   auto u = url_of("http://example.com/path/to?q=1#f");
   CHECK(u.host == "example.com");
   CHECK(u.port == 80);
-  CHECK(u.path == "/path/to?q=1#f");
+  CHECK(u.path == "/path/to?q=1");
 
   auto no_path = url_of("http://example.com");
   CHECK(no_path.host == "example.com");
@@ -196,4 +197,134 @@ TEST_CASE("bad http URLs", "[http_response]") {
   CHECK(url_error("http://[::1/").find("missing ']'") == 0);
   CHECK(url_error("http://[::1]x/").find("missing port") == 0);
   CHECK(url_error("http://[example.com]/").find("bad IPv6 address") == 0);
+}
+
+TEST_CASE("URLs: queries without a path, fragments, encoding", "[http_response]") {
+  auto q = url_of("http://example.com?x=1");
+  CHECK(q.host == "example.com");
+  CHECK(q.path == "/?x=1");
+  auto qp = url_of("http://example.com:81?x=1#frag");
+  CHECK(qp.port == 81);
+  CHECK(qp.path == "/?x=1");
+  auto frag = url_of("http://example.com#top");
+  CHECK(frag.host == "example.com");
+  CHECK(frag.path == "/");
+  CHECK(url_of("http://h/a#b/c?d").path == "/a");
+  // Spaces and non-ASCII bytes are percent-encoded; '%' is left as written.
+  CHECK(url_of("http://h/a b/\xc3\xa9?q=x y").path == "/a%20b/%C3%A9?q=x%20y");
+  CHECK(url_of("http://h/100%25").path == "/100%25");
+  // Control bytes could inject header lines: refused.
+  CHECK(url_error("http://h/a\r\nX-Injected: 1").find("bad character in URL path") == 0);
+  CHECK(url_error(std::string("http://h/a\0b", 12)).find("bad character") == 0);
+  CHECK(url_error("http://h/\x7f").find("bad character") == 0);
+  CHECK(url_error("http://h/\t").find("bad character") == 0);
+}
+
+TEST_CASE("format URLs", "[http_response]") {
+  CHECK(format_http_url(url_of("http://example.com")) == "http://example.com/");
+  CHECK(format_http_url(url_of("http://example.com:80/a?b")) == "http://example.com/a?b");
+  CHECK(format_http_url(url_of("http://example.com:8080/a")) == "http://example.com:8080/a");
+  CHECK(format_http_url(url_of("http://[::1]/x")) == "http://[::1]/x");
+  CHECK(format_http_url(url_of("http://[::1]:81/x")) == "http://[::1]:81/x");
+}
+
+TEST_CASE("the Location header is kept", "[http_response]") {
+  auto h = head_of("HTTP/1.1 302 Found\r\nlocation:  /next?a=1  \r\nContent-Length: 0\r\n\r\n");
+  REQUIRE(h.location);
+  CHECK(*h.location == "/next?a=1");
+  CHECK_FALSE(head_of("HTTP/1.1 200 OK\r\n\r\n").location);
+}
+
+TEST_CASE("redirect statuses", "[http_response]") {
+  for (int s : {301, 302, 303, 307, 308}) CHECK(is_redirect_status(s));
+  for (int s : {200, 300, 304, 305, 306, 309, 404}) CHECK_FALSE(is_redirect_status(s));
+}
+
+namespace {
+
+std::string resolved(const std::string& base, const std::string& location) {
+  std::string error;
+  auto url = resolve_location(url_of(base), location, error);
+  INFO("base " << base << " location " << location << " error: " << error);
+  REQUIRE(url);
+  return format_http_url(*url);
+}
+
+std::string resolve_error(const std::string& base, const std::string& location) {
+  std::string error;
+  auto url = resolve_location(url_of(base), location, error);
+  INFO("base " << base << " location " << location);
+  CHECK_FALSE(url);
+  CHECK_FALSE(error.empty());
+  return error;
+}
+
+}  // namespace
+
+TEST_CASE("resolve Locations: RFC 3986 section 5.4 examples", "[http_response]") {
+  // The RFC's base is http://a/b/c/d;p?q; its normal and abnormal examples.
+  const std::string base = "http://a/b/c/d;p?q";
+  CHECK(resolved(base, "g") == "http://a/b/c/g");
+  CHECK(resolved(base, "./g") == "http://a/b/c/g");
+  CHECK(resolved(base, "g/") == "http://a/b/c/g/");
+  CHECK(resolved(base, "/g") == "http://a/g");
+  CHECK(resolved(base, "//g") == "http://g/");
+  CHECK(resolved(base, "?y") == "http://a/b/c/d;p?y");
+  CHECK(resolved(base, "g?y") == "http://a/b/c/g?y");
+  CHECK(resolved(base, "#s") == "http://a/b/c/d;p?q");
+  CHECK(resolved(base, "g#s") == "http://a/b/c/g");
+  CHECK(resolved(base, "g?y#s") == "http://a/b/c/g?y");
+  CHECK(resolved(base, ";x") == "http://a/b/c/;x");
+  CHECK(resolved(base, "g;x") == "http://a/b/c/g;x");
+  CHECK(resolved(base, ".") == "http://a/b/c/");
+  CHECK(resolved(base, "./") == "http://a/b/c/");
+  CHECK(resolved(base, "..") == "http://a/b/");
+  CHECK(resolved(base, "../") == "http://a/b/");
+  CHECK(resolved(base, "../g") == "http://a/b/g");
+  CHECK(resolved(base, "../..") == "http://a/");
+  CHECK(resolved(base, "../../") == "http://a/");
+  CHECK(resolved(base, "../../g") == "http://a/g");
+  CHECK(resolved(base, "../../../g") == "http://a/g");
+  CHECK(resolved(base, "../../../../g") == "http://a/g");
+  CHECK(resolved(base, "/./g") == "http://a/g");
+  CHECK(resolved(base, "/../g") == "http://a/g");
+  CHECK(resolved(base, "g.") == "http://a/b/c/g.");
+  CHECK(resolved(base, ".g") == "http://a/b/c/.g");
+  CHECK(resolved(base, "g..") == "http://a/b/c/g..");
+  CHECK(resolved(base, "..g") == "http://a/b/c/..g");
+  CHECK(resolved(base, "./../g") == "http://a/b/g");
+  CHECK(resolved(base, "./g/.") == "http://a/b/c/g/");
+  CHECK(resolved(base, "g/./h") == "http://a/b/c/g/h");
+  CHECK(resolved(base, "g/../h") == "http://a/b/c/h");
+  CHECK(resolved(base, "g;x=1/./y") == "http://a/b/c/g;x=1/y");
+  CHECK(resolved(base, "g;x=1/../y") == "http://a/b/c/y");
+  CHECK(resolved(base, "g?y/./x") == "http://a/b/c/g?y/./x");
+  CHECK(resolved(base, "g?y/../x") == "http://a/b/c/g?y/../x");
+  // "http:g" is an http URL without an authority: nothing to connect to.
+  CHECK(resolve_error(base, "http:g").find("only http://") == 0);
+}
+
+TEST_CASE("resolve Locations: ports, schemes, odd values", "[http_response]") {
+  const std::string base = "http://127.0.0.1:8080/dir/page?x=1";
+  CHECK(resolved(base, "http://example.com/x") == "http://example.com/x");
+  CHECK(resolved(base, "HTTP://Example.com:81") == "http://Example.com:81/");
+  CHECK(resolved(base, "//other:9/y") == "http://other:9/y");
+  CHECK(resolved(base, "/final") == "http://127.0.0.1:8080/final");
+  CHECK(resolved(base, "next") == "http://127.0.0.1:8080/dir/next");
+  CHECK(resolved(base, "  /spaced  ") == "http://127.0.0.1:8080/spaced");
+  CHECK(resolved(base, "/a b") == "http://127.0.0.1:8080/a%20b");
+  CHECK(resolved("http://[::1]:81/a/b", "../c") == "http://[::1]:81/c");
+  CHECK(resolved("http://h/", "x") == "http://h/x");
+  // An empty Location would only point back at the same URL.
+  CHECK(resolve_error("http://h/?q", " ") == "empty Location");
+
+  CHECK(resolve_error(base, "https://example.com/") ==
+        "refusing to follow a redirect to a non-http URL: https://example.com/");
+  CHECK(resolve_error(base, "ftp://example.com/").find("non-http URL") != std::string::npos);
+  CHECK(resolve_error(base, "mailto:a@b").find("non-http URL") != std::string::npos);
+  CHECK(resolve_error(base, "javascript:alert(1)").find("non-http URL") != std::string::npos);
+  CHECK(resolve_error(base, "/a\r\nX: y").find("bad character") == 0);
+  CHECK(resolve_error(base, "http://bad host/").find("bad host name") == 0);
+  CHECK(resolve_error(base, "http://h:0/").find("bad port") == 0);
+  CHECK(resolve_error(base, "//[::1/").find("missing ']'") == 0);
 }

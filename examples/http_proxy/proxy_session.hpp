@@ -1,0 +1,106 @@
+// One client connection of tpdp-http-proxy: requests read one after the
+// other (keep-alive), each sent over a fresh circuit; CONNECT tunnels.
+#pragma once
+
+#include <asio.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client/circuit.hpp"
+#include "common/logging.hpp"
+#include "examples/http_proxy/error_response.hpp"
+#include "examples/http_proxy/node_directory.hpp"
+#include "examples/http_proxy/proxy_request.hpp"
+#include "examples/http_proxy/proxy_response.hpp"
+
+namespace tpdp::http_proxy {
+
+struct ProxySettings {
+  std::size_t hops = 3;
+  std::chrono::milliseconds step_timeout{10000};  // each pool request and build step
+  std::chrono::steady_clock::duration idle_timeout = std::chrono::seconds(120);
+  std::size_t max_connections = 512;
+};
+
+// What every session shares.
+struct ProxyContext {
+  ProxySettings settings;
+  NodeDirectory& directory;
+  Logger log;
+  std::size_t active_connections = 0;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(asio::ip::tcp::socket client, ProxyContext& context);
+  ~Session();
+  Session(const Session&) = delete;
+
+  // Serves the connection to its end; never throws.
+  static asio::awaitable<void> run(std::shared_ptr<Session> self);
+
+ private:
+  // What the idle watchdog does when nothing moved for --idle-timeout.
+  enum class Phase { reading_request, building, awaiting_response, relaying };
+  enum class Upload { running, done, failed, client_gone };
+
+  asio::awaitable<void> serve();
+  static asio::awaitable<void> watchdog(std::shared_ptr<Session> self);
+  void touch() { last_activity_ = std::chrono::steady_clock::now(); }
+
+  // Reads until the parser has a complete head or an error; false when the client went away.
+  asio::awaitable<bool> read_request_head(http::HeadParser& parser);
+  // Builds a fresh circuit to the destination; the problem to answer if it failed.
+  asio::awaitable<std::optional<http::Problem>> build(const HostPort& destination);
+
+  // A plain request; true when the connection stays open for the next one.
+  asio::awaitable<bool> forward(const http::ProxyRequest& request);
+  asio::awaitable<void> upload(const http::ProxyRequest& request);
+  asio::awaitable<void> download(const http::ProxyRequest& request);
+  asio::awaitable<std::optional<http::ProxyResponse>> receive_response_head(
+      const http::ProxyRequest& request, std::vector<char>& buf, std::string& pending);
+  http::Problem no_response_problem(std::error_code ec, bool nothing_received) const;
+  asio::awaitable<void> relay_response(const http::ProxyRequest& request,
+                                       const http::ProxyResponse& response, std::vector<char>& buf,
+                                       std::string& pending);
+  void stop_upload();
+
+  asio::awaitable<void> tunnel(const http::ProxyRequest& request);
+  asio::awaitable<void> tunnel_up();
+  asio::awaitable<void> tunnel_down();
+
+  // Sends an error response, then closes the connection gracefully.
+  asio::awaitable<void> answer(const http::Problem& problem);
+  // Resets the client connection: a cut response must not look complete.
+  void abort_client();
+  // Ends the circuit: cleanly (END) when `clean`, else cut.
+  asio::awaitable<void> end_circuit(bool clean);
+
+  ProxyContext& ctx_;
+  bool over_limit_;
+  std::string peer_;
+  asio::ip::tcp::socket client_;
+  std::vector<char> client_buf_;
+  std::string in_;  // client bytes received and not used yet
+  std::unique_ptr<Circuit> circuit_;
+
+  Phase phase_ = Phase::reading_request;
+  std::chrono::steady_clock::time_point last_activity_;
+  asio::steady_timer idle_timer_;
+  bool finished_ = false;
+  bool timed_out_ = false;  // the watchdog gave up waiting for a response
+
+  // State of one forwarded request, shared by upload() and download().
+  Upload upload_ = Upload::done;
+  bool stopping_upload_ = false;
+  std::optional<http::Problem> problem_;  // to answer instead of a response
+  bool keep_alive_ = false;
+  bool cut_ = false;  // the response was cut short: reset the client
+  int status_ = 0;
+  std::uint64_t response_bytes_ = 0;
+};
+
+}  // namespace tpdp::http_proxy
