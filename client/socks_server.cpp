@@ -373,6 +373,13 @@ void SocksServer::stop() {
   acceptor_.close(ignored);
   refresh_timer_.cancel();
   slot_freed_.cancel();
+  // Reset the clients' connections, so that none takes a cut stream for a
+  // whole one (a socket destroyed with the io_context would close with a FIN:
+  // Asio clears SO_LINGER in destructors).
+  for (auto& [id, socket] : open_sockets_) {
+    socket->set_option(asio::socket_base::linger(true, 0), ignored);
+    socket->close(ignored);
+  }
 }
 
 asio::awaitable<void> SocksServer::accept_loop() {
@@ -465,6 +472,7 @@ asio::awaitable<void> SocksServer::handle(tcp::socket socket, std::uint64_t id) 
     if (!ec) peer = format_host_port(ep.address().to_string(), ep.port());
   }
   set_no_delay(socket);
+  open_sockets_[id] = &socket;
   try {
     co_await serve(socket, id, log);
   } catch (const std::exception& e) {
@@ -474,6 +482,7 @@ asio::awaitable<void> SocksServer::handle(tcp::socket socket, std::uint64_t id) 
   log_->info(
       "connection {} from {}: key {} ({}), path {}{}: {} after {:.3f} s ({} bytes up, {} down)", id,
       peer, log.key, log.method, log.path, log.retried, log.outcome, seconds, log.up, log.down);
+  open_sockets_.erase(id);
   connection_ended();
 }
 

@@ -95,7 +95,7 @@ class SocksServer : public std::enable_shared_from_this<SocksServer> {
   // Syncs the node list (throws when no pool answers), listens, then serves
   // until stop(): accepts connections and refreshes the list periodically.
   asio::awaitable<void> run();
-  // Stops accepting and refreshing; connections in progress are not waited for.
+  // Stops accepting and refreshing, and resets the connections in progress.
   void stop();
 
  private:
@@ -127,6 +127,7 @@ class SocksServer : public std::enable_shared_from_this<SocksServer> {
   PathPlanner planner_;
   std::string hash_key_;  // random per process: short hashes are not comparable across runs
   std::size_t active_ = 0;
+  std::map<std::uint64_t, tcp::socket*> open_sockets_;  // client sockets, by connection id
   std::uint64_t next_id_ = 0;
   bool refreshing_ = false;
   bool stopped_ = false;

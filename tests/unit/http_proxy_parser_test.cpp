@@ -4,13 +4,10 @@
 
 #include <string>
 
-// tests/CMakeLists.txt links the unit tests against the product libraries
-// only; the proxy's parsing lives with the example, so its sources (no
-// sockets, no other dependencies) are compiled into this test directly.
-#include "examples/http_proxy/http_body.cpp"
-#include "examples/http_proxy/http_head.cpp"
-#include "examples/http_proxy/proxy_request.cpp"
-#include "examples/http_proxy/proxy_response.cpp"
+#include "examples/http_proxy/http_body.hpp"
+#include "examples/http_proxy/http_head.hpp"
+#include "examples/http_proxy/proxy_request.hpp"
+#include "examples/http_proxy/proxy_response.hpp"
 
 using namespace tpdp;
 using namespace tpdp::http;
