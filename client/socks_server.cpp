@@ -376,6 +376,7 @@ void SocksServer::stop() {
   // Reset the clients' connections, so that none takes a cut stream for a
   // whole one (a socket destroyed with the io_context would close with a FIN:
   // Asio clears SO_LINGER in destructors).
+  if (!open_sockets_.empty()) log_->info("resetting {} open connection(s)", open_sockets_.size());
   for (auto& [id, socket] : open_sockets_) {
     socket->set_option(asio::socket_base::linger(true, 0), ignored);
     socket->close(ignored);
