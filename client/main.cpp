@@ -3,9 +3,9 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 
-#include "common/command_line.hpp"
 #include "client/cli_common.hpp"
 #include "client/cli_get.hpp"
+#include "common/command_line.hpp"
 
 namespace {
 
@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
       "tpdp-client: use a tpdp onion network (protocol TPDP/1).\n"
       "Fetches the signed node list from the pools, builds a random path of --hops distinct nodes "
       "and talks to the destination through it.\n"
-      "Exit status: 0 success, 1 error (network, circuit, pool), 2 usage error, 3 HTTP status not 2xx (get)."};
+      "Exit status: 0 success, 1 error (network, circuit, pool), 2 usage error, 3 HTTP status not "
+      "2xx (get)."};
   app.require_subcommand(1);
   std::vector<std::string> pool_texts;
   cli::Options options;
@@ -95,8 +96,9 @@ int main(int argc, char** argv) {
       "destinations); stops on SIGINT/SIGTERM");
   socks->add_option("--listen", socks_listen, "Address to listen on, HOST:PORT or [V6]:PORT")
       ->capture_default_str();
-  socks->add_option("--max-connections", socks_max_connections,
-                    "Connections served at once; more wait in the listen backlog")
+  socks
+      ->add_option("--max-connections", socks_max_connections,
+                   "Connections served at once; more wait in the listen backlog")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
   if (auto status = parse_command_line(app, argc, argv, "tpdp-client")) return *status;
