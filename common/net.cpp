@@ -169,7 +169,9 @@ asio::awaitable<void> linger_close(tcp::socket& s) {
   std::error_code ec;
   s.shutdown(tcp::socket::shutdown_send, ec);
   std::array<std::uint8_t, 4096> sink;
-  for (int i = 0; i < 256 && !ec; ++i) {
+  // No count limit: the caller's deadline bounds it, and a peer still sending
+  // must be drained until it has read our last message and stopped.
+  while (!ec) {
     auto [read_ec, n] = co_await s.async_read_some(asio::buffer(sink), use_tuple);
     ec = read_ec;
   }
