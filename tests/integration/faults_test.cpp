@@ -12,6 +12,22 @@ namespace {
 std::string port_s(std::uint16_t p) {
   return std::to_string(p);
 }
+
+// A 3-hop `cat` from a never-ending source, once at least min_bytes have
+// arrived (bounded wait). Its output is DIR/NAME.out.
+std::unique_ptr<Process> start_flowing_cat(Network& net, const TempDir& dir,
+                                           const TcpServer& source, const std::string& name,
+                                           std::uintmax_t min_bytes) {
+  write_file(dir / "empty", "");
+  auto client = net.start_client({"--hops", "3", "cat", "127.0.0.1", port_s(source.port())},
+                                 dir / "empty", name);
+  fs::path out = dir / (name + ".out");
+  for (int i = 0; i < 200 && fs::file_size(out) < min_bytes; ++i) {
+    std::this_thread::sleep_for(20ms);
+  }
+  REQUIRE(fs::file_size(out) >= min_bytes);
+  return client;
+}
 }  // namespace
 
 TEST_CASE("a byte flipped on a link is detected end to end") {
@@ -81,14 +97,8 @@ TEST_CASE("a node killed mid-transfer gives the client a clear error quickly") {
   for (int i = 0; i < 3; ++i) net.add_node();
   REQUIRE(net.wait_for_nodes(3));
   TcpServer source(endless_source_handler);
-  write_file(dir / "empty", "");
-  auto client = net.start_client({"--hops", "3", "cat", "127.0.0.1", port_s(source.port())},
-                                 dir / "empty", "killed");
-  // Wait (bounded) until bytes flow, then kill the middle of the node list.
-  for (int i = 0; i < 200 && fs::file_size(dir / "killed.out") < 100000; ++i) {
-    std::this_thread::sleep_for(20ms);
-  }
-  REQUIRE(fs::file_size(dir / "killed.out") >= 100000);
+  auto client = start_flowing_cat(net, dir, source, "killed", 100000);
+  // Bytes flow: kill the middle of the node list.
   net.node(1).signal(SIGKILL);
   auto started = std::chrono::steady_clock::now();
   auto status = client->wait_exit(5s);
@@ -143,13 +153,7 @@ TEST_CASE("garbage sent to a node does not disturb its running circuits") {
   for (int i = 0; i < 3; ++i) net.add_node();
   REQUIRE(net.wait_for_nodes(3));
   TcpServer source(endless_source_handler);
-  write_file(dir / "empty", "");
-  auto client = net.start_client({"--hops", "3", "cat", "127.0.0.1", port_s(source.port())},
-                                 dir / "empty", "steady");
-  for (int i = 0; i < 200 && fs::file_size(dir / "steady.out") < 50000; ++i) {
-    std::this_thread::sleep_for(20ms);
-  }
-  REQUIRE(fs::file_size(dir / "steady.out") >= 50000);
+  auto client = start_flowing_cat(net, dir, source, "steady", 50000);
   // Wrong magic, a short CREATE, an oversize burst: each node refuses each one.
   for (int i = 0; i < 3; ++i) {
     CHECK(raw_exchange(net.node_port(i), "GET / HTTP/1.0\r\n\r\n") == "\x02");

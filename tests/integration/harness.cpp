@@ -56,6 +56,19 @@ std::uint16_t free_port() {
   return ntohs(a.sin_port);
 }
 
+int connect_local(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::stringstream ss;
@@ -147,14 +160,11 @@ void Network::restart_pool(const fs::path& data_dir) {
   pool_ = std::make_unique<Process>(argv, dir_ / "pool.out", dir_ / "pool.log");
   // Wait until it accepts connections (bounded).
   for (int i = 0; i < 300; ++i) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(pool_port_);
-    bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    ::close(fd);
-    if (ok) return;
+    int fd = connect_local(pool_port_);
+    if (fd >= 0) {
+      ::close(fd);
+      return;
+    }
     std::this_thread::sleep_for(10ms);
   }
   throw std::runtime_error("pool did not start: " + read_file(dir_ / "pool.log"));
@@ -351,23 +361,6 @@ void endless_source_handler(int fd) {
 }
 
 // ---- Tap ----
-
-namespace {
-
-int connect_local(std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(port);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-}  // namespace
 
 Tap::Tap(std::uint16_t target_port, TapAction action, std::uint16_t listen_port)
     : triggered_(std::make_shared<std::atomic<bool>>(false)) {

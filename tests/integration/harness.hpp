@@ -31,6 +31,8 @@ class TempDir {
 
 // A free TCP port on 127.0.0.1 (bound once to 0 and released).
 std::uint16_t free_port();
+// A connected socket to 127.0.0.1:port, or -1.
+int connect_local(std::uint16_t port);
 
 std::string read_file(const fs::path& p);
 void write_file(const fs::path& p, const std::string& data);
