@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <cstdlib>
+
 #include <asio/experimental/as_tuple.hpp>
 
 #include "protocol/identity.hpp"
@@ -40,6 +42,16 @@ asio::awaitable<std::size_t> Client::sync_nodes_list(const PoolAddress& pool) {
     }
   }
   co_return added;
+}
+
+std::filesystem::path default_client_data_dir() {
+  if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x) {
+    return std::filesystem::path(x) / "tpdp";
+  }
+  if (const char* h = std::getenv("HOME"); h && *h) {
+    return std::filesystem::path(h) / ".local/share/tpdp";
+  }
+  return ".tpdp-client";
 }
 
 std::vector<NodeDescriptor> pick_random_path(const std::vector<NodeDescriptor>& nodes,

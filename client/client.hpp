@@ -78,6 +78,10 @@ class Client {
   std::unique_ptr<Circuit> circuit_;
 };
 
+// Where a client keeps pool keys trusted on first use by default:
+// $XDG_DATA_HOME/tpdp, else ~/.local/share/tpdp, else ./.tpdp-client.
+std::filesystem::path default_client_data_dir();
+
 // Picks n distinct nodes uniformly at random (libsodium's CSPRNG).
 std::vector<NodeDescriptor> pick_random_path(const std::vector<NodeDescriptor>& nodes,
                                              std::size_t n);

@@ -7,18 +7,6 @@
 #include "client/cli_get.hpp"
 #include "common/command_line.hpp"
 
-namespace {
-
-std::filesystem::path default_data_dir() {
-  if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x)
-    return std::filesystem::path(x) / "tpdp";
-  if (const char* h = std::getenv("HOME"); h && *h)
-    return std::filesystem::path(h) / ".local/share/tpdp";
-  return ".tpdp-client";
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   using namespace tpdp;
   ensure_standard_fds();
@@ -114,11 +102,9 @@ int main(int argc, char** argv) {
       if (!pool) throw std::invalid_argument("--pool: " + err);
       options.pools.push_back(*pool);
     }
-    if (!(timeout > 0) || timeout > 604800) {
-      throw std::invalid_argument("--timeout must be more than 0 and at most 604800 seconds");
-    }
-    options.timeout = std::chrono::milliseconds(static_cast<long long>(timeout * 1000));
-    options.data_dir = data_dir.empty() ? default_data_dir() : std::filesystem::path(data_dir);
+    options.timeout = seconds_option(timeout, "--timeout");
+    options.data_dir =
+        data_dir.empty() ? default_client_data_dir() : std::filesystem::path(data_dir);
     if (*nodes) return cli::run_nodes(options);
     if (*cat) return cli::run_cat(options, host, port);
     if (*get) {

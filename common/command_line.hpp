@@ -6,8 +6,11 @@
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <iostream>
 #include <optional>
+#include <stdexcept>
+#include <string>
 
 namespace tpdp {
 
@@ -24,6 +27,15 @@ inline void ensure_standard_fds() {
       }
     }
   }
+}
+
+// A duration option given in seconds: more than 0 and at most 7 days.
+inline std::chrono::milliseconds seconds_option(double seconds, const char* name) {
+  if (!(seconds > 0) || seconds > 7 * 86400) {
+    throw std::invalid_argument(std::string(name) +
+                                " must be more than 0 and at most 604800 seconds (7 days)");
+  }
+  return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
 }
 
 // Parses the command line. Returns an exit status when the program should

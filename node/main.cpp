@@ -10,16 +10,6 @@
 #include "node/heartbeat.hpp"
 #include "node/node_server.hpp"
 
-namespace {
-
-std::chrono::milliseconds seconds_option(double s, const char* name) {
-  if (!(s > 0) || s > 86400 * 7)
-    throw std::invalid_argument(std::string(name) + " must be > 0 seconds");
-  return std::chrono::milliseconds(static_cast<long long>(s * 1000));
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   using namespace tpdp;
   ensure_standard_fds();

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "common/command_line.hpp"
 #include "common/net.hpp"
 #include "examples/http_proxy/node_directory.hpp"
 #include "examples/http_proxy/proxy_session.hpp"
@@ -23,21 +24,6 @@ namespace {
 
 using namespace tpdp;
 using namespace tpdp::http_proxy;
-
-std::filesystem::path default_data_dir() {
-  if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x) {
-    return std::filesystem::path(x) / "tpdp";
-  }
-  if (const char* h = std::getenv("HOME"); h && *h) {
-    return std::filesystem::path(h) / ".local/share/tpdp";
-  }
-  return ".tpdp-client";
-}
-
-std::chrono::milliseconds seconds_option(double s, const char* name) {
-  if (!(s > 0) || s > 1e6) throw std::invalid_argument(std::string(name) + " must be > 0");
-  return std::chrono::milliseconds(static_cast<long long>(s * 1000));
-}
 
 asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, ProxyContext& ctx) {
   auto ex = co_await asio::this_coro::executor;
@@ -158,7 +144,7 @@ int main(int argc, char** argv) {
     settings.max_connections = max_connections;
     auto refresh_every = seconds_option(refresh, "--refresh");
     std::filesystem::path dir =
-        data_dir.empty() ? default_data_dir() : std::filesystem::path(data_dir);
+        data_dir.empty() ? default_client_data_dir() : std::filesystem::path(data_dir);
 
     asio::io_context io(1);
     ClientOptions client_options{dir, settings.step_timeout,
