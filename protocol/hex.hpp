@@ -10,6 +10,8 @@
 namespace tpdp {
 
 std::string to_hex(ByteView data);
+// The value of one hex digit (either case), or -1.
+int hex_digit_value(char c);
 // Parses an even-length hex string (either case); nullopt on any bad character.
 std::optional<Bytes> from_hex(std::string_view hex);
 

@@ -1,6 +1,6 @@
 // HTTP/1.x message bodies for tpdp-http-proxy: how a body is delimited
-// (RFC 9112 6), a byte-fed decoder that removes the framing, and the chunk
-// encoder the proxy re-frames with. No sockets here.
+// (RFC 9112 6) and a byte-fed decoder that removes the framing (the chunked
+// coding itself is the client library's, client/http_chunked.hpp). No sockets here.
 #pragma once
 
 #include <cstddef>
@@ -8,57 +8,14 @@
 #include <string>
 #include <string_view>
 
-namespace tpdp::http {
+#include "client/http_chunked.hpp"
 
-// Longest chunk extension and trailer section accepted.
-inline constexpr std::size_t kMaxChunkExtension = 4096;
-inline constexpr std::size_t kMaxTrailerSize = 64 * 1024;
+namespace tpdp::http {
 
 struct BodyFraming {
   enum Kind { none, length, chunked, until_close } kind = none;
   std::uint64_t content_length = 0;  // for `length`
   bool operator==(const BodyFraming&) const = default;
-};
-
-// Decodes "chunked" (RFC 9112 7.1). Chunk data is handed out as it arrives,
-// across any split of the input; extensions and trailer fields are checked
-// for size and dropped.
-class ChunkedDecoder {
- public:
-  enum class Result { need_more, done, error };
-
-  // Consumes bytes of `in` (never past the end of the body) and appends the
-  // chunk data among them to `data`.
-  Result feed(std::string_view in, std::size_t& consumed, std::string& data);
-  bool done() const { return state_ == State::done; }
-  const std::string& error() const { return error_; }
-
- private:
-  enum class State {
-    size_start,  // first hex digit of a chunk size
-    size,        // more hex digits
-    size_space,  // whitespace after the size, before ';' or the line end
-    extension,   // ";name=value..." up to the line end
-    size_lf,     // CR seen after the size line, LF due
-    data,        // chunk data
-    data_end,    // CRLF due after the data
-    data_lf,     // LF due after the data's CR
-    trailer_start,
-    trailer_line,
-    trailer_line_lf,  // CR seen inside a trailer line, LF due
-    trailer_lf,       // CR seen at the start of a trailer line: LF ends the body
-    done,
-    error,
-  };
-  Result fail(std::string message);
-  void size_line_done();
-
-  State state_ = State::size_start;
-  std::uint64_t size_ = 0;       // the chunk being received
-  std::uint64_t remaining_ = 0;  // of its data
-  std::size_t extension_bytes_ = 0;
-  std::size_t trailer_bytes_ = 0;
-  std::string error_;
 };
 
 // Any framing: feed bytes, get the body's content.
@@ -79,10 +36,5 @@ class BodyDecoder {
   std::uint64_t content_bytes_ = 0;
   ChunkedDecoder chunked_;
 };
-
-// One chunk carrying `data` (nothing for empty data: an empty chunk would end the body).
-void append_chunk(std::string& out, std::string_view data);
-// The last chunk and an empty trailer section.
-inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
 }  // namespace tpdp::http

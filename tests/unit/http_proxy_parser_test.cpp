@@ -82,33 +82,6 @@ std::variant<ProxyResponse, Problem> response_of(std::string_view bytes,
   return interpret_response(p.head, method);
 }
 
-struct Decoded {
-  ChunkedDecoder::Result result = ChunkedDecoder::Result::need_more;
-  std::string data;
-  std::size_t consumed = 0;
-  std::string error;
-};
-
-// Feeds `body` to a chunked decoder in pieces cut at the given points.
-Decoded decode_chunked(std::string_view body, const std::vector<std::size_t>& cuts = {}) {
-  ChunkedDecoder decoder;
-  Decoded out;
-  std::size_t start = 0;
-  auto feed = [&](std::size_t end) {
-    while (start < end && out.result == ChunkedDecoder::Result::need_more) {
-      std::size_t used = 0;
-      out.result = decoder.feed(body.substr(start, end - start), used, out.data);
-      start += used;
-      out.consumed += used;
-      if (used == 0) break;
-    }
-  };
-  for (auto cut : cuts) feed(cut);
-  feed(body.size());
-  out.error = decoder.error();
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("http proxy parser: every method, forwarded in origin form") {
@@ -319,69 +292,6 @@ TEST_CASE("http proxy parser: hop-by-hop fields are not forwarded") {
   CHECK(
       destination_head(r) ==
       "GET / HTTP/1.1\r\nHost: x\r\nAccept: */*\r\nUser-Agent: curl\r\nConnection: close\r\n\r\n");
-}
-
-TEST_CASE("http proxy parser: chunked bodies across any split") {
-  std::string body =
-      "5\r\nhello\r\n"
-      "1A;name=value;other\r\nabcdefghijklmnopqrstuvwxyz\r\n"
-      "3 ;ext\r\n123\r\n"
-      "0\r\nX-Trailer: yes\r\nX-Other: 1\r\n\r\n";
-  std::string expected = "helloabcdefghijklmnopqrstuvwxyz123";
-  std::string after = "GET http://next/ HTTP/1.1\r\n";
-  auto whole = decode_chunked(body + after);
-  CHECK(whole.result == ChunkedDecoder::Result::done);
-  CHECK(whole.data == expected);
-  CHECK(whole.consumed == body.size());  // not a byte of what follows
-  for (std::size_t a = 0; a <= body.size(); ++a) {
-    for (std::size_t b = a; b <= body.size(); b += 7) {
-      auto split = decode_chunked(body, {a, b});
-      INFO("cuts at " << a << " and " << b);
-      REQUIRE(split.result == ChunkedDecoder::Result::done);
-      REQUIRE(split.data == expected);
-      REQUIRE(split.consumed == body.size());
-    }
-  }
-  // Byte by byte.
-  std::vector<std::size_t> every;
-  for (std::size_t i = 1; i < body.size(); ++i) every.push_back(i);
-  CHECK(decode_chunked(body, every).data == expected);
-
-  // Bare LF line ends, no trailers, upper-case hex, leading zeros.
-  CHECK(decode_chunked("00A\nabcdefghij\n0\n\n").data == "abcdefghij");
-  CHECK(decode_chunked("0\r\n\r\n").result == ChunkedDecoder::Result::done);
-  CHECK(decode_chunked("5\r\nhel").result == ChunkedDecoder::Result::need_more);
-
-  // Re-encoding with append_chunk decodes to the same data.
-  std::string encoded;
-  append_chunk(encoded, "hello");
-  append_chunk(encoded, "");  // nothing: an empty chunk would end the body
-  append_chunk(encoded, std::string(300, 'z'));
-  encoded += kLastChunk;
-  CHECK(encoded.rfind("5\r\nhello\r\n12c\r\n", 0) == 0);
-  CHECK(decode_chunked(encoded).data == "hello" + std::string(300, 'z'));
-}
-
-TEST_CASE("http proxy parser: bad chunk sizes and framing are errors") {
-  for (std::string bad :
-       {"zz\r\n", "-1\r\n", "\r\n", " 5\r\nhello\r\n", "5x\r\n", "0x5\r\nhello\r\n",
-        "11111111111111111\r\n", "5\r\nhelloX\r\n", "5\r\nhello\rX", "5\r\nhello\r\n0\r\nX\rY\r\n",
-        "5\rX", "5;\x01\r\n", "5 6\r\n"}) {
-    INFO(bad);
-    auto d = decode_chunked(bad);
-    CHECK(d.result == ChunkedDecoder::Result::error);
-    CHECK_FALSE(d.error.empty());
-  }
-  CHECK(decode_chunked("zz\r\n").error == "malformed chunk size");
-  CHECK(decode_chunked("11111111111111111\r\n").error == "chunk size too large");
-  // The largest size that fits is fine (and waits for its data).
-  CHECK(decode_chunked("FFFFFFFFFFFFFFF\r\nab").result == ChunkedDecoder::Result::need_more);
-  // Extensions and trailers are bounded.
-  CHECK(decode_chunked("1;" + std::string(kMaxChunkExtension + 1, 'e') + "\r\n").result ==
-        ChunkedDecoder::Result::error);
-  std::string trailers = "0\r\n";
-  for (int i = 0; i < 2000; ++i) trailers += "X-Trailer: " + std::string(40, 't') + "\r\n";
-  CHECK(decode_chunked(trailers).result == ChunkedDecoder::Result::error);
 }
 
 TEST_CASE("http proxy parser: Content-Length bodies stop at their length") {
