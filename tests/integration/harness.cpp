@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <asio.hpp>
+#include <catch2/catch.hpp>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -114,6 +115,17 @@ Process::~Process() {
     ::kill(pid_, SIGCONT);
     int st = 0;
     ::waitpid(pid_, &st, 0);
+  }
+  // In the sanitizer build a report aborts the process; whatever the test
+  // saw, a report anywhere is a failure.
+  std::string err = stderr_text();
+  for (const char* mark : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"}) {
+    auto at = err.find(mark);
+    if (at != std::string::npos) {
+      FAIL_CHECK("sanitizer report in " << stderr_file_.string() << ":\n"
+                                        << err.substr(at > 200 ? at - 200 : 0, 4000));
+      break;
+    }
   }
 }
 
