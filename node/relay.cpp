@@ -1,6 +1,9 @@
 #include "node/relay.hpp"
 
+#include <sys/socket.h>
 #include <asio/experimental/awaitable_operators.hpp>
+
+#include <cerrno>
 #include <cstring>
 
 #include "common/deadline.hpp"
@@ -24,19 +27,39 @@ void shutdown_send(tcp::socket& s) {
   s.shutdown(tcp::socket::shutdown_send, ec);
 }
 
-// Waits until `from` is readable, then reads what is there without blocking.
-// Returns 0 on EOF. The buffer is taken only once bytes are waiting.
+// Whether `s` has bytes or an end waiting, without taking them. Asio's
+// reactor is edge-triggered and async_wait does not look at the socket first:
+// readiness that arrived while no operation was waiting (say, the peer's FIN
+// while this direction was busy writing) would never be reported again.
+bool has_input(tcp::socket& s) {
+  std::uint8_t probe;
+  ssize_t n = ::recv(s.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+// Reads what `from` has without blocking, waiting for readability first when
+// nothing is there. Returns 0 on EOF. The buffer is taken only once bytes are
+// waiting, and given back (when it holds nothing: offset 0) before waiting,
+// so an idle circuit holds none; while bytes flow it is kept and reused.
 asio::awaitable<std::size_t> read_when_ready(tcp::socket& from, BufferPool& pool,
                                              BufferPool::Lease& lease, std::size_t offset,
                                              std::size_t max) {
+  bool woken = false;  // async_wait just reported readiness: no need to probe
   for (;;) {
-    if (!lease) co_await from.async_wait(tcp::socket::wait_read, asio::use_awaitable);
-    if (!lease) lease = pool.acquire();
+    if (!lease) {
+      if (!woken && !has_input(from)) {
+        co_await from.async_wait(tcp::socket::wait_read, asio::use_awaitable);
+      }
+      lease = pool.acquire();
+    }
     std::error_code ec;
     std::size_t n = from.read_some(asio::buffer(lease.data() + offset, max), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      // Nothing between this read and the wait below returns to the event
+      // loop, so no readiness can be lost in between.
       if (offset == 0) lease.reset();
       co_await from.async_wait(tcp::socket::wait_read, asio::use_awaitable);
+      woken = true;
       continue;
     }
     if (ec == asio::error::eof) co_return 0;
@@ -60,8 +83,8 @@ asio::awaitable<void> idle_watchdog(CircuitStats& stats, Clock::duration idle) {
 // Copies bytes one way, applying a layer (peel or add: XOR is symmetric).
 asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to, LayerCipher& layer,
                            std::uint64_t& counter, RelayContext ctx) {
+  BufferPool::Lease lease;  // kept while bytes flow; read_when_ready gives it back when idle
   for (;;) {
-    BufferPool::Lease lease;
     std::size_t n = co_await read_when_ready(from, ctx.buffers, lease, 0, BufferPool::kBufferSize);
     if (n == 0) {
       shutdown_send(to);
@@ -132,12 +155,12 @@ asio::awaitable<void> exit_forward(tcp::socket& up, tcp::socket& dest, LayerCiph
     if (ended && start < have) {
       throw std::system_error(make_error_code(Errc::protocol_error), "bytes after END");
     }
-    // Keep a partial frame at the front; give the buffer back when empty.
+    // Keep a partial frame at the front (read_when_ready gives the buffer
+    // back if it is empty and nothing more is waiting).
     if (start > 0) {
       std::memmove(lease.data(), lease.data() + start, have - start);
       have -= start;
     }
-    if (have == 0) lease.reset();
     std::size_t n = co_await read_when_ready(up, ctx.buffers, lease, have, cap - have);
     if (n == 0) {
       if (!ended) {
@@ -186,12 +209,14 @@ asio::awaitable<void> exit_forward_guarded(tcp::socket& up, tcp::socket& dest, L
 asio::awaitable<void> exit_backward(tcp::socket& dest, tcp::socket& up, LayerCipher& layer,
                                     FrameSealer& sealer, ExitAbort& abort, RelayContext ctx) {
   constexpr std::size_t slots = BufferPool::kBufferSize / kMaxFrameSize;
+  BufferPool::Lease lease;  // kept while bytes flow, given back when the destination is idle
+  bool woken = false;       // async_wait just reported readiness
   for (;;) {
-    BufferPool::Lease lease;
-    if (!abort.code) {
+    if (!abort.code && !lease && !woken && !has_input(dest)) {
       auto [wait_ec] = co_await dest.async_wait(tcp::socket::wait_read, use_tuple);
       if (wait_ec && !abort.code) throw std::system_error(wait_ec);
     }
+    woken = false;
     if (abort.code) {
       // The forward direction failed: say why, in a whole frame, then stop.
       Bytes out;
@@ -209,7 +234,7 @@ asio::awaitable<void> exit_backward(tcp::socket& dest, tcp::socket& up, LayerCip
       }
       co_return;
     }
-    lease = ctx.buffers.acquire();
+    if (!lease) lease = ctx.buffers.acquire();
     std::array<asio::mutable_buffer, slots> regions;
     for (std::size_t i = 0; i < slots; ++i) {
       regions[i] =
@@ -217,7 +242,15 @@ asio::awaitable<void> exit_backward(tcp::socket& dest, tcp::socket& up, LayerCip
     }
     std::error_code ec;
     std::size_t n = dest.read_some(regions, ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      // Drained: give the buffer back and wait (nothing in between returns
+      // to the event loop, so no readiness is lost).
+      lease.reset();
+      auto [wait_ec] = co_await dest.async_wait(tcp::socket::wait_read, use_tuple);
+      if (wait_ec && !abort.code) throw std::system_error(wait_ec);
+      woken = true;
+      continue;
+    }
     if (ec == asio::error::eof) {
       std::size_t len = sealer.seal(FrameType::end, {}, lease.data());
       layer.apply(lease.data(), len);

@@ -53,21 +53,6 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor,
   }
 }
 
-// Builds the circuit; the error text, or empty on success.
-asio::awaitable<std::string> build(std::shared_ptr<Circuit> circuit,
-                                   std::vector<NodeDescriptor> path, std::uint16_t port) {
-  const std::string host = "127.0.0.1";
-  std::string failure;
-  try {
-    co_await circuit->connect(path[0]);
-    for (std::size_t i = 1; i < path.size(); ++i) co_await circuit->extend(path[i]);
-    co_await circuit->begin(host, port);
-  } catch (const std::exception& e) {
-    failure = e.what();
-  }
-  co_return failure;
-}
-
 asio::awaitable<std::string> write_stream(std::shared_ptr<Circuit> circuit, std::size_t size,
                                           std::uint64_t seed) {
   std::vector<std::uint8_t> buf(kChunk);
@@ -176,19 +161,24 @@ void fill_stream(std::uint64_t seed, std::uint64_t offset, std::uint8_t* out, st
   }
 }
 
-asio::awaitable<EchoResult> echo_through(std::vector<NodeDescriptor> path, std::uint16_t port,
-                                         std::size_t size, std::uint64_t seed,
-                                         Progress on_progress) {
+asio::awaitable<std::string> build_circuit(std::shared_ptr<Circuit> circuit,
+                                           std::vector<NodeDescriptor> path, std::uint16_t port) {
+  const std::string host = "127.0.0.1";
+  std::string failure;
+  try {
+    co_await circuit->connect(path[0]);
+    for (std::size_t i = 1; i < path.size(); ++i) co_await circuit->extend(path[i]);
+    co_await circuit->begin(host, port);
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  co_return failure;
+}
+
+asio::awaitable<EchoResult> echo_stream(std::shared_ptr<Circuit> circuit, std::size_t size,
+                                        std::uint64_t seed, Progress on_progress) {
   using namespace asio::experimental::awaitable_operators;
   EchoResult r;
-  auto ex = co_await asio::this_coro::executor;
-  auto circuit = std::make_shared<Circuit>(ex, CircuitOptions{std::chrono::seconds(10)});
-  std::string failure = co_await build(circuit, std::move(path), port);
-  if (!failure.empty()) {
-    r.error = "build failed: " + failure;
-    r.ended = std::chrono::steady_clock::now();
-    co_return r;
-  }
   r.built = true;
   std::string write_error = co_await (write_stream(circuit, size, seed) &&
                                       read_stream(circuit, size, seed, r, on_progress));
@@ -200,6 +190,21 @@ asio::awaitable<EchoResult> echo_through(std::vector<NodeDescriptor> path, std::
   r.intact = r.error.empty() && r.clean_end;
   circuit->close();
   co_return r;
+}
+
+asio::awaitable<EchoResult> echo_through(std::vector<NodeDescriptor> path, std::uint16_t port,
+                                         std::size_t size, std::uint64_t seed,
+                                         Progress on_progress) {
+  auto ex = co_await asio::this_coro::executor;
+  auto circuit = std::make_shared<Circuit>(ex, CircuitOptions{std::chrono::seconds(10)});
+  std::string failure = co_await build_circuit(circuit, std::move(path), port);
+  if (!failure.empty()) {
+    EchoResult r;
+    r.error = "build failed: " + failure;
+    r.ended = std::chrono::steady_clock::now();
+    co_return r;
+  }
+  co_return co_await echo_stream(circuit, size, seed, std::move(on_progress));
 }
 
 std::size_t open_fds(int pid) {
@@ -224,6 +229,19 @@ std::size_t rss_kib(int pid) {
     std::getline(status, key);
   }
   return 0;
+}
+
+std::string tcp_sockets(int pid) {
+  std::string out;
+  FILE* ss = ::popen("ss -tanpH 2>/dev/null", "r");
+  if (!ss) return "(ss unavailable)";
+  char line[512];
+  std::string mark = "pid=" + std::to_string(pid) + ",";
+  while (std::fgets(line, sizeof line, ss)) {
+    if (std::strstr(line, mark.c_str())) out += line;
+  }
+  ::pclose(ss);
+  return out;
 }
 
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {

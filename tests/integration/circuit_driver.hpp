@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "client/circuit.hpp"
 #include "harness.hpp"
 #include "protocol/pool_messages.hpp"
 
@@ -53,8 +54,17 @@ void fill_stream(std::uint64_t seed, std::uint64_t offset, std::uint8_t* out, st
 
 using Progress = std::function<void(std::size_t echoed)>;
 
-// Builds `path` to 127.0.0.1:port, then writes `size` bytes of stream `seed`
-// and an END while reading the echo back and comparing it. Never throws.
+// Builds `path` to 127.0.0.1:port; the error text, or empty on success. Never throws.
+asio::awaitable<std::string> build_circuit(std::shared_ptr<Circuit> circuit,
+                                           std::vector<NodeDescriptor> path, std::uint16_t port);
+
+// On a built circuit: writes `size` bytes of stream `seed` and an END while
+// reading the echo back and comparing it. Never throws.
+asio::awaitable<EchoResult> echo_stream(std::shared_ptr<Circuit> circuit, std::size_t size,
+                                        std::uint64_t seed, Progress on_progress = {});
+
+// build_circuit, then echo_stream. Builds `path` to 127.0.0.1:port, then writes `size` bytes of
+// stream `seed` and an END while reading the echo back and comparing it. Never throws.
 asio::awaitable<EchoResult> echo_through(std::vector<NodeDescriptor> path, std::uint16_t port,
                                          std::size_t size, std::uint64_t seed,
                                          Progress on_progress = {});
@@ -62,6 +72,8 @@ asio::awaitable<EchoResult> echo_through(std::vector<NodeDescriptor> path, std::
 // Readings of a process (Linux /proc).
 std::size_t open_fds(int pid);
 std::size_t rss_kib(int pid);
+// The TCP sockets of a process with their states (from `ss`), for failure messages.
+std::string tcp_sockets(int pid);
 
 // Polls pred() every 50 ms until it holds or the timeout passes.
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout);

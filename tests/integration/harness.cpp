@@ -40,6 +40,12 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+  // TPDP_KEEP_TEST_DIRS=1 keeps every test's logs and data dirs for a post-mortem.
+  const char* keep = std::getenv("TPDP_KEEP_TEST_DIRS");
+  if (keep && *keep && std::string(keep) != "0") {
+    std::fprintf(stderr, "kept test dir %s\n", path_.c_str());
+    return;
+  }
   std::error_code ec;
   fs::remove_all(path_, ec);
 }
