@@ -14,7 +14,10 @@ Client::Client(asio::any_io_executor ex, ClientOptions options)
     : ex_(std::move(ex)), options_(std::move(options)) {
   // Idempotent; picks libsodium's fast code paths for library users too.
   if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
-  if (!options_.data_dir.empty()) trust_.emplace(options_.data_dir / "known_pools.json");
+  if (!options_.data_dir.empty()) {
+    trust_.emplace(options_.data_dir / "known_pools.json");
+    list_cache_.emplace(options_.data_dir / "last_lists.json");
+  }
 }
 
 asio::awaitable<std::size_t> Client::sync_nodes_list(const PoolAddress& pool) {
@@ -23,15 +26,63 @@ asio::awaitable<std::size_t> Client::sync_nodes_list(const PoolAddress& pool) {
                     "pool " + pool.to_string() +
                         " is not pinned (HOST:PORT@FINGERPRINT) and there is no trust store");
   }
-  auto list = co_await fetch_node_list(pool, trust_ ? &*trust_ : nullptr, options_.timeout);
+  std::optional<VerifiedNodeList> fetched;
+  std::exception_ptr failure;
+  std::string why;
+  try {
+    fetched.emplace(co_await fetch_node_list(pool, trust_ ? &*trust_ : nullptr, options_.timeout));
+  } catch (const PoolError& e) {
+    // An impersonated pool is never papered over with a remembered list.
+    if (e.code() == Errc::authentication_failed || e.code() == Errc::bad_signature) throw;
+    failure = std::current_exception();
+    why = e.what();
+  } catch (const std::system_error& e) {
+    failure = std::current_exception();
+    why = e.what();
+  }
+  if (!fetched) {
+    auto cached = remembered_list(pool);
+    if (!cached) std::rethrow_exception(failure);
+    auto age = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() -
+                                                                cached->verified_at);
+    if (options_.on_warning) {
+      options_.on_warning(why + "; using its last verified list from " +
+                          std::to_string(age.count()) + " s ago (" +
+                          std::to_string(cached->nodes.size()) + " nodes)");
+    }
+    co_return merge(std::move(cached->nodes));
+  }
+  auto& list = *fetched;
   if (list.first_use && options_.on_warning) {
     options_.on_warning("trusting pool " + pool.to_string() + " on first use: its key is " +
                         fingerprint(list.pool_key) + " (remembered in " + trust_->file().string() +
                         "; pin it with --pool " + pool.to_string() + "@" +
                         fingerprint(list.pool_key) + ")");
   }
+  if (list_cache_) {
+    list_cache_->save(pool.to_string(),
+                      {list.pool_key, list.nodes, std::chrono::system_clock::now()});
+  }
+  co_return merge(std::move(list.nodes));
+}
+
+std::optional<CachedNodeList> Client::remembered_list(const PoolAddress& pool) const {
+  if (!list_cache_) return std::nullopt;
+  std::string address = pool.to_string();
+  auto cached = list_cache_->load(address);
+  if (!cached) return std::nullopt;
+  // Only a list signed by the key this client trusts for the pool now.
+  std::string trusted = pool.pinned_key ? fingerprint(*pool.pinned_key)
+                                        : (trust_ ? trust_->remembered(address) : std::string());
+  if (trusted.empty() || trusted != fingerprint(cached->pool_key)) return std::nullopt;
+  auto age = std::chrono::system_clock::now() - cached->verified_at;
+  if (age < std::chrono::seconds(0) || age > options_.last_list_max_age) return std::nullopt;
+  return cached;
+}
+
+std::size_t Client::merge(std::vector<NodeDescriptor> nodes) {
   std::size_t added = 0;
-  for (auto& n : list.nodes) {
+  for (auto& n : nodes) {
     auto it = std::find_if(nodes_.begin(), nodes_.end(),
                            [&](const NodeDescriptor& k) { return k.identity == n.identity; });
     if (it == nodes_.end()) {
@@ -41,7 +92,7 @@ asio::awaitable<std::size_t> Client::sync_nodes_list(const PoolAddress& pool) {
       *it = std::move(n);
     }
   }
-  co_return added;
+  return added;
 }
 
 std::filesystem::path default_client_data_dir() {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "client/circuit.hpp"
+#include "client/list_cache.hpp"
 #include "client/pool_client.hpp"
 #include "client/trust_store.hpp"
 #include "common/pool_address.hpp"
@@ -34,6 +35,9 @@ struct ClientOptions {
   std::chrono::milliseconds timeout{10000};  // per pool request and per build step
   // Called with human-readable warnings (e.g. trusting a pool on first use).
   std::function<void(const std::string&)> on_warning;
+  // When a pool cannot be reached, its last verified list (kept in
+  // data_dir/last_lists.json) is used instead if it is at most this old.
+  std::chrono::seconds last_list_max_age{600};
 };
 
 class Client {
@@ -42,6 +46,10 @@ class Client {
 
   // Fetches and verifies a pool's list and merges it into the known nodes
   // (by identity; a newer entry replaces an older one). Returns how many were new.
+  // If the pool cannot be reached (refused, timed out, malformed answer) and
+  // a list it signed was verified within last_list_max_age, that list is
+  // merged instead and on_warning says so; a pool that answers with the wrong
+  // key or a bad signature is never replaced by a remembered list.
   asio::awaitable<std::size_t> sync_nodes_list(const PoolAddress& pool);
   void purge_nodes_list() { nodes_.clear(); }
   const std::vector<NodeDescriptor>& nodes() const { return nodes_; }
@@ -74,6 +82,9 @@ class Client {
   asio::any_io_executor ex_;
   ClientOptions options_;
   std::optional<TrustStore> trust_;
+  std::optional<ListCache> list_cache_;
+  std::size_t merge(std::vector<NodeDescriptor> nodes);
+  std::optional<CachedNodeList> remembered_list(const PoolAddress& pool) const;
   std::vector<NodeDescriptor> nodes_;
   std::unique_ptr<Circuit> circuit_;
 };

@@ -245,3 +245,38 @@ TEST_CASE("every node frees the circuit however it ends: descriptors back to the
     CHECK(net.node(i).running());
   }
 }
+
+TEST_CASE(
+    "the pool killed and restarted: clients use their last verified list while nodes re-register") {
+  TempDir dir;
+  Network net(dir, {"--heartbeat-interval", "2"});
+  for (int i = 0; i < 3; ++i) net.add_node();
+  REQUIRE(net.wait_for_nodes(3));
+  TcpServer echo_server(echo_handler);
+  std::string port = std::to_string(echo_server.port());
+  // A first run verifies the list (trusting the pool on first use) and keeps it.
+  auto first = net.client({"--hops", "3", "cat", "127.0.0.1", port}, "before");
+  REQUIRE(first.exit_code == 0);
+  CHECK(first.out == "before");
+  CHECK(fs::exists(net.client_dir() / "last_lists.json"));
+
+  net.pool().signal(SIGKILL);
+  REQUIRE(net.pool().wait_exit(5s));
+  auto during = net.client({"--hops", "3", "cat", "127.0.0.1", port}, "during");
+  INFO("stderr: " << during.err);
+  CHECK(during.exit_code == 0);
+  CHECK(during.out == "during");
+  CHECK(during.err.find("using its last verified list from") != std::string::npos);
+  CHECK(during.err.find("(3 nodes)") != std::string::npos);
+
+  // Back with the same key: every node is listed again within one heartbeat interval.
+  auto restarted = std::chrono::steady_clock::now();
+  net.restart_pool(dir / "pool");
+  REQUIRE(net.wait_for_nodes(3, 10s));
+  auto took = std::chrono::steady_clock::now() - restarted;
+  CHECK(took < 2s + 1s);  // the interval plus the lab's 1 s retry granularity
+  auto after = net.client({"--hops", "3", "cat", "127.0.0.1", port}, "after");
+  CHECK(after.exit_code == 0);
+  CHECK(after.out == "after");
+  CHECK(after.err.find("last verified list") == std::string::npos);
+}
