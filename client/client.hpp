@@ -34,6 +34,10 @@ struct ClientOptions {
   std::chrono::milliseconds timeout{10000};  // per pool request and per build step
   // Called with human-readable warnings (e.g. trusting a pool on first use).
   std::function<void(const std::string&)> on_warning;
+  // TPDP/0.1 (torpydo's protocol, spec/tpdp-0.1.md): unsigned pool lists
+  // (pools must not be pinned; no trust store), nodes without keys, no
+  // half-close. Insecure: for interoperating with torpydo only.
+  ProtocolVersion protocol = ProtocolVersion::tpdp1;
 };
 
 class Client {
@@ -42,6 +46,7 @@ class Client {
 
   // Fetches and verifies a pool's list and merges it into the known nodes
   // (by identity; a newer entry replaces an older one). Returns how many were new.
+  // TPDP/0.1: the unsigned list, merged by address (v0_1::descriptor_for).
   asio::awaitable<std::size_t> sync_nodes_list(const PoolAddress& pool);
   void purge_nodes_list() { nodes_.clear(); }
   const std::vector<NodeDescriptor>& nodes() const { return nodes_; }
