@@ -7,10 +7,9 @@
 
 namespace tpdp::v0_1 {
 
+// The Hello is the first thing to send.
 ClientHop::ClientHop(OnionKeypair ephemeral, CounterBlock counter)
-    : ephemeral_(std::move(ephemeral)), counter_(counter) {
-  Writer(output_).text(kHello);
-}
+    : ephemeral_(std::move(ephemeral)), counter_(counter), output_(kHello.begin(), kHello.end()) {}
 
 ClientHop::ClientHop() : ClientHop(OnionKeypair::generate(), random_counter_block()) {}
 
@@ -43,7 +42,6 @@ void ClientHop::fail(std::string reason) {
   step_ = Step::failed;
   reason_ = std::move(reason);
   partial_.clear();
-  output_.clear();
 }
 
 void ClientHop::complete_step() {
