@@ -432,3 +432,62 @@ TEST_CASE("TPDP/0.1: a node heartbeats at start and expires once stopped") {
   REQUIRE(lab.node(0).wait_exit(5s));
   CHECK(lab.wait_for_nodes(0, 10s));
 }
+
+TEST_CASE("TPDP/0.1: a pipelining client and a byte-at-a-time client are both served") {
+  V01Lab lab({"--lab"});
+  lab.add_node({"--lab"});
+  REQUIRE(lab.wait_for_nodes(1));
+  std::string request = "ping through one hop";
+  TcpServer dest(echo_then_close(request.size()));
+  auto own = tpdp::OnionKeypair::generate();
+  auto counter = v0_1::random_counter_block();
+  // Hello, key, counter block and host length need no reply first.
+  std::string host = "127.0.0.1";
+  std::string first = std::string(v0_1::kHello) +
+                      std::string(own.public_key.bytes.begin(), own.public_key.bytes.end()) +
+                      std::string(counter.begin(), counter.end()) + std::string(1, '\0') +
+                      std::string(1, static_cast<char>(host.size()));
+  auto finish = [&](Raw& raw, bool bytewise) {
+    std::string replies = raw.read(16 + 32 + 2);
+    REQUIRE(replies.size() == 50);
+    CHECK(replies.substr(0, 16) == v0_1::kHello);
+    CHECK(replies.substr(48) == "\x06\x06");
+    tpdp::OnionPublicKey node;
+    std::memcpy(node.data(), replies.data() + 16, 32);
+    auto key = v0_1::agree_key(own, node);
+    REQUIRE(key);
+    auto layers = v0_1::make_hop_layers(*key, counter);
+    // Host, port and the data right behind them, all on the forward stream.
+    tpdp::Bytes rest(host.begin(), host.end());
+    tpdp::Writer(rest).u16(dest.port());
+    rest.insert(rest.end(), request.begin(), request.end());
+    layers.forward.apply(rest);
+    if (bytewise) {
+      for (auto b : rest) {
+        raw.send(tpdp::Bytes{b});
+        std::this_thread::sleep_for(2ms);
+      }
+    } else {
+      raw.send(rest);
+    }
+    CHECK(raw.read(4) == "\x06\x06\x17\x17");
+    std::string echoed = raw.read(request.size());
+    tpdp::Bytes plain(echoed.begin(), echoed.end());
+    layers.backward.apply(plain);
+    CHECK(as_string(plain) == request);
+    CHECK(raw.closes(5s));  // the destination closed: so does the node
+  };
+  SECTION("everything it can send at once, in one write each time") {
+    Raw raw(lab.node_port(0));
+    raw.send(first);
+    finish(raw, false);
+  }
+  SECTION("one byte per write") {
+    Raw raw(lab.node_port(0));
+    for (char c : first) {
+      raw.send(std::string(1, c));
+      std::this_thread::sleep_for(2ms);
+    }
+    finish(raw, true);
+  }
+}
