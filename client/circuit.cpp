@@ -1,5 +1,7 @@
 #include "client/circuit.hpp"
 
+#include "client/v0_1_circuit_state.hpp"
+
 #include "common/deadline.hpp"
 #include "common/net.hpp"
 #include "protocol/circuit_messages.hpp"
@@ -28,12 +30,18 @@ Errc errc_of(const std::system_error& e) {
 }  // namespace
 
 Circuit::Circuit(executor_type ex, CircuitOptions options)
-    : options_(options), socket_(ex), rx_(kRxCapacity), tx_(kMaxFrameSize) {}
+    : options_(options), socket_(ex), rx_(kRxCapacity), tx_(kMaxFrameSize) {
+  if (options_.protocol == ProtocolVersion::tpdp0_1) v01_ = std::make_unique<V01>();
+}
 
 Circuit::~Circuit() = default;
 
+std::size_t Circuit::hop_count() const {
+  return v01_ ? v01_->nodes.size() : hops_.size();
+}
+
 const NodeDescriptor& Circuit::hop(std::size_t i) const {
-  return hops_.at(i)->node;
+  return v01_ ? v01_->nodes.at(i) : hops_.at(i)->node;
 }
 
 void Circuit::close() {
@@ -71,16 +79,21 @@ asio::mutable_buffer Circuit::rx_space() {
 void Circuit::rx_received(std::size_t n) {
   // Remove every hop's backward layer, outermost (hop 1) first.
   for (auto& hop : hops_) hop->backward_layer.apply(rx_.data() + rx_end_, n);
+  if (v01_) {
+    for (auto& hop : v01_->layers) hop.backward.apply(rx_.data() + rx_end_, n);
+  }
   rx_end_ += n;
 }
 
 std::error_code Circuit::rx_eof() {
-  if (rx_got_end_) return asio::error::eof;
+  // TPDP/0.1 has no END: the destination's close is the end of the stream.
+  if (rx_got_end_ || v01_) return asio::error::eof;
   return make_error_code(Errc::circuit_truncated);
 }
 
 Circuit::RxState Circuit::rx_deliver(std::size_t& copied, std::error_code& ec,
                                      const std::vector<asio::mutable_buffer>& out) {
+  if (v01_) return rx_deliver_v0_1(copied, ec, out);
   for (;;) {
     if (plain_len_ > 0) {
       copied = asio::buffer_copy(out, asio::buffer(plain_, plain_len_));
@@ -144,6 +157,7 @@ Circuit::RxState Circuit::rx_deliver(std::size_t& copied, std::error_code& ec,
 // ---- send side ----
 
 std::size_t Circuit::tx_seal(FrameType type, const std::vector<asio::const_buffer>& in) {
+  if (v01_) return tx_layer_v0_1(in);  // DATA only: no frames in TPDP/0.1
   std::size_t n =
       asio::buffer_copy(asio::buffer(tx_.data() + kFrameHeaderSize, kMaxFramePayload), in);
   std::size_t len = hops_.back()->sealer.seal(type, {tx_.data() + kFrameHeaderSize, n}, tx_.data());
@@ -181,6 +195,10 @@ asio::awaitable<OpenedFrame> Circuit::read_control() {
 }
 
 asio::awaitable<void> Circuit::connect(const NodeDescriptor& first) {
+  if (v01_) {
+    co_await connect_v0_1(first);
+    co_return;
+  }
   if (socket_.is_open() || !hops_.empty()) {
     throw std::logic_error("Circuit::connect: the circuit is already connected");
   }
@@ -225,6 +243,10 @@ asio::awaitable<void> Circuit::connect(const NodeDescriptor& first) {
 }
 
 asio::awaitable<void> Circuit::extend(const NodeDescriptor& next) {
+  if (v01_) {
+    co_await extend_v0_1(next);
+    co_return;
+  }
   if (hops_.empty()) throw std::logic_error("Circuit::extend: connect to a first node first");
   if (streaming_) throw std::logic_error("Circuit::extend: the stream is already open");
   int via = static_cast<int>(hops_.size());
@@ -283,6 +305,10 @@ asio::awaitable<void> Circuit::extend(const NodeDescriptor& next) {
 }
 
 asio::awaitable<void> Circuit::begin(const std::string& host, std::uint16_t port) {
+  if (v01_) {
+    co_await begin_v0_1(host, port);
+    co_return;
+  }
   if (hops_.empty()) throw std::logic_error("Circuit::begin: connect to a first node first");
   if (streaming_) throw std::logic_error("Circuit::begin: the stream is already open");
   int exit = static_cast<int>(hops_.size());

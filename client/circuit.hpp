@@ -18,11 +18,16 @@
 #include "protocol/frame.hpp"
 #include "protocol/layer_cipher.hpp"
 #include "protocol/pool_messages.hpp"
+#include "protocol/protocol_version.hpp"
 
 namespace tpdp {
 
 struct CircuitOptions {
   std::chrono::milliseconds step_timeout{10000};  // each build step (connect, extend, begin)
+  // TPDP/0.1 (spec/tpdp-0.1.md) instead of TPDP/1: torpydo's handshake, no
+  // node keys to check (descriptors need only host and port), no frames,
+  // and no half-close (see async_shutdown_send).
+  ProtocolVersion protocol = ProtocolVersion::tpdp1;
 };
 
 class Circuit {
@@ -41,7 +46,7 @@ class Circuit {
   asio::awaitable<void> extend(const NodeDescriptor& next);
   asio::awaitable<void> begin(const std::string& host, std::uint16_t port);
 
-  std::size_t hop_count() const { return hops_.size(); }
+  std::size_t hop_count() const;
   const NodeDescriptor& hop(std::size_t i) const;
   bool is_streaming() const { return streaming_; }
 
@@ -53,6 +58,10 @@ class Circuit {
   template <class ConstBufferSequence, class Token>
   auto async_write_some(const ConstBufferSequence& buffers, Token&& token);
   // Clean half-close of our direction: END frame, then TCP shutdown(send).
+  // TPDP/0.1 has no half-close (the first node closes the whole path on EOF,
+  // and the reply would be lost): there it sends nothing and only ends our
+  // direction (later writes fail); the circuit ends when the destination
+  // closes or on close(). A TPDP/0.1 client must never shut down its socket.
   template <class Token>
   auto async_shutdown_send(Token&& token);
 
@@ -81,9 +90,24 @@ class Circuit {
   asio::awaitable<OpenedFrame> read_control();
   [[noreturn]] void fail(Errc code, int hop, const std::string& what);
 
+  // TPDP/0.1 (client/v0_1_circuit.cpp).
+  struct V01;
+  asio::awaitable<void> connect_v0_1(const NodeDescriptor& first);
+  asio::awaitable<void> extend_v0_1(const NodeDescriptor& next);
+  asio::awaitable<void> begin_v0_1(const std::string& host, std::uint16_t port);
+  // Writes the path builder's output and feeds it what is read, until it
+  // stops waiting for a reply, within the step timeout.
+  asio::awaitable<void> drive_v0_1(int hop, const std::string& what);
+  [[noreturn]] void fail_v0_1(const std::string* destination, bool to_next_node);
+  std::string describe_v0_1(std::size_t index) const;
+  RxState rx_deliver_v0_1(std::size_t& copied, std::error_code& ec,
+                          const std::vector<asio::mutable_buffer>& out);
+  std::size_t tx_layer_v0_1(const std::vector<asio::const_buffer>& in);
+
   CircuitOptions options_;
   tcp::socket socket_;
   std::vector<std::unique_ptr<Hop>> hops_;
+  std::unique_ptr<V01> v01_;  // set in TPDP/0.1 mode (hops_ then stays empty)
   bool streaming_ = false;
 
   std::vector<std::uint8_t> rx_;
@@ -211,6 +235,7 @@ struct Circuit::ShutdownOp {
     if (!self->streaming_) return op.complete(asio::error::not_connected);
     if (self->tx_ended_) return op.complete(std::error_code{});
     self->tx_ended_ = true;
+    if (self->v01_) return op.complete(std::error_code{});  // nothing to send: no half-close
     std::size_t len = self->tx_seal(FrameType::end, {});
     state = writing;
     asio::async_write(self->socket_, asio::buffer(self->tx_.data(), len), std::move(op));

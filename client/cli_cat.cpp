@@ -87,7 +87,7 @@ asio::awaitable<void> cat(Client& client, const Options& options, const std::str
 int run_cat(const Options& options, const std::string& host, std::uint16_t port) {
   FlagsGuard in_flags(STDIN_FILENO), out_flags(STDOUT_FILENO);
   asio::io_context io;
-  Client client(io.get_executor(), {options.data_dir, options.timeout, warn});
+  Client client(io.get_executor(), {options.data_dir, options.timeout, warn, options.protocol});
   std::exception_ptr failure;
   asio::co_spawn(io, cat(client, options, host, port), [&](std::exception_ptr e) { failure = e; });
   io.run();

@@ -41,7 +41,9 @@ asio::awaitable<void> build_path(Client& client, const Options& options, const s
     for (std::size_t i = 0; i < path.size(); ++i) {
       std::cerr << "tpdp-client: hop " << i + 1 << ": "
                 << format_host_port(path[i].host, path[i].port) << " "
-                << fingerprint(path[i].identity) << "\n";
+                << (options.protocol == ProtocolVersion::tpdp0_1 ? "(TPDP/0.1: no identity)"
+                                                                 : fingerprint(path[i].identity))
+                << "\n";
     }
     std::cerr << "tpdp-client: circuit to " << format_host_port(host, port) << " built in "
               << ms.count() << " ms\n";
@@ -50,7 +52,7 @@ asio::awaitable<void> build_path(Client& client, const Options& options, const s
 
 int run_nodes(const Options& options) {
   asio::io_context io;
-  Client client(io.get_executor(), {options.data_dir, options.timeout, warn});
+  Client client(io.get_executor(), {options.data_dir, options.timeout, warn, options.protocol});
   std::exception_ptr failure;
   asio::co_spawn(io, sync_all(client, options), [&](std::exception_ptr e) { failure = e; });
   io.run();
@@ -60,7 +62,10 @@ int run_nodes(const Options& options) {
     return std::tie(a.host, a.port) < std::tie(b.host, b.port);
   });
   for (const auto& n : nodes) {
-    std::cout << format_host_port(n.host, n.port) << " " << fingerprint(n.identity) << "\n";
+    std::cout << format_host_port(n.host, n.port);
+    // TPDP/0.1 nodes have no identity: the address is all there is.
+    if (options.protocol == ProtocolVersion::tpdp1) std::cout << " " << fingerprint(n.identity);
+    std::cout << "\n";
   }
   if (nodes.empty()) std::cerr << "tpdp-client: the pool lists no live nodes\n";
   return 0;

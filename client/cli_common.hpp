@@ -17,6 +17,7 @@ struct Options {
   std::filesystem::path data_dir;
   std::chrono::milliseconds timeout{10000};
   bool verbose = false;
+  ProtocolVersion protocol = ProtocolVersion::tpdp1;  // --protocol
 };
 
 // Fetches every pool's list into client (merging). Warns about pools that

@@ -243,7 +243,7 @@ int run_get(const Options& options, const GetOptions& get_options) {
   std::ostream& out = partial.empty() ? std::cout : file;
   ProgressMeter progress(get_options.progress.value_or(::isatty(STDERR_FILENO) == 1));
   asio::io_context io;
-  Client client(io.get_executor(), {options.data_dir, options.timeout, warn});
+  Client client(io.get_executor(), {options.data_dir, options.timeout, warn, options.protocol});
   // Ctrl-C or SIGTERM: stop, and leave no FILE.part behind.
   asio::signal_set signals(io, SIGINT, SIGTERM);
   int interrupted = 0;

@@ -6,6 +6,8 @@
 
 #include <asio/experimental/as_tuple.hpp>
 
+#include "common/message_io.hpp"
+#include "common/v0_1_pool_list.hpp"
 #include "protocol/identity.hpp"
 
 namespace tpdp {
@@ -14,13 +16,51 @@ Client::Client(asio::any_io_executor ex, ClientOptions options)
     : ex_(std::move(ex)), options_(std::move(options)) {
   // Idempotent; picks libsodium's fast code paths for library users too.
   if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
-  if (!options_.data_dir.empty()) {
+  // TPDP/0.1 pools have no keys: nothing to trust or remember.
+  if (!options_.data_dir.empty() && options_.protocol == ProtocolVersion::tpdp1) {
     trust_.emplace(options_.data_dir / "known_pools.json");
     list_cache_.emplace(options_.data_dir / "last_lists.json");
   }
 }
 
+namespace {
+
+// The unsigned TPDP/0.1 list, as descriptors keyed by address.
+asio::awaitable<std::vector<NodeDescriptor>> fetch_v0_1_descriptors(const PoolAddress& pool,
+                                                                    const ClientOptions& options) {
+  std::string where = "TPDP/0.1 pool " + pool.to_string();
+  if (pool.pinned_key) {
+    throw PoolError(
+        Errc::protocol_error,
+        where + " has no key to pin: give it as HOST:PORT (nothing is signed in TPDP/0.1)");
+  }
+  std::vector<NodeDescriptor> out;
+  std::size_t skipped = 0;
+  try {
+    auto list = co_await fetch_v0_1_node_list(pool.address, options.timeout);
+    skipped = list.skipped;
+    for (const auto& n : list.nodes) out.push_back(v0_1::descriptor_for(n));
+  } catch (const ProtocolViolation& e) {
+    throw PoolError(Errc::protocol_error, where + " sent a malformed list: " + e.what());
+  } catch (const std::system_error& e) {
+    throw PoolError(Errc::connect_failed,
+                    "cannot fetch the node list from " + where + ": " + e.code().message());
+  }
+  if (skipped > 0 && options.on_warning) {
+    options.on_warning(where + " lists " + std::to_string(skipped) +
+                       " entries that are not valid host names or addresses; ignored");
+  }
+  co_return out;
+}
+
+}  // namespace
+
 asio::awaitable<std::size_t> Client::sync_nodes_list(const PoolAddress& pool) {
+  if (options_.protocol == ProtocolVersion::tpdp0_1) {
+    // The identity field is the address label: one address, one node.
+    auto listed = co_await fetch_v0_1_descriptors(pool, options_);
+    co_return merge(std::move(listed));
+  }
   if (!pool.pinned_key && !trust_) {
     throw PoolError(Errc::authentication_failed,
                     "pool " + pool.to_string() +
@@ -130,7 +170,7 @@ Circuit& Client::circuit() {
 
 asio::awaitable<void> Client::connect(const NodeDescriptor& first) {
   if (circuit_) circuit_->close();
-  circuit_ = std::make_unique<Circuit>(ex_, CircuitOptions{options_.timeout});
+  circuit_ = std::make_unique<Circuit>(ex_, CircuitOptions{options_.timeout, options_.protocol});
   co_await circuit_->connect(first);
 }
 

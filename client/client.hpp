@@ -35,6 +35,10 @@ struct ClientOptions {
   std::chrono::milliseconds timeout{10000};  // per pool request and per build step
   // Called with human-readable warnings (e.g. trusting a pool on first use).
   std::function<void(const std::string&)> on_warning;
+  // TPDP/0.1 (torpydo's protocol, spec/tpdp-0.1.md): unsigned pool lists
+  // (pools must not be pinned; no trust store), nodes without keys, no
+  // half-close. Insecure: for interoperating with torpydo only.
+  ProtocolVersion protocol = ProtocolVersion::tpdp1;
   // When a pool cannot be reached, its last verified list (kept in
   // data_dir/last_lists.json) is used instead if it is at most this old.
   std::chrono::seconds last_list_max_age{600};
@@ -50,6 +54,7 @@ class Client {
   // a list it signed was verified within last_list_max_age, that list is
   // merged instead and on_warning says so; a pool that answers with the wrong
   // key or a bad signature is never replaced by a remembered list.
+  // TPDP/0.1: the unsigned list, merged by address (v0_1::descriptor_for).
   asio::awaitable<std::size_t> sync_nodes_list(const PoolAddress& pool);
   void purge_nodes_list() { nodes_.clear(); }
   const std::vector<NodeDescriptor>& nodes() const { return nodes_; }

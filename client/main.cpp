@@ -6,6 +6,7 @@
 #include "client/cli_common.hpp"
 #include "client/cli_get.hpp"
 #include "common/command_line.hpp"
+#include "common/protocol_option.hpp"
 
 int main(int argc, char** argv) {
   using namespace tpdp;
@@ -15,12 +16,16 @@ int main(int argc, char** argv) {
       "Fetches the signed node list from the pools, builds a random path of --hops distinct nodes "
       "and talks to the destination through it.\n"
       "Exit status: 0 success, 1 error (network, circuit, pool), 2 usage error, 3 HTTP status not "
-      "2xx (get)."};
+      "2xx (get).\n"
+      "With --protocol 0.1 it speaks torpydo's insecure TPDP/0.1 instead: unsigned lists (pools "
+      "given as HOST:PORT), nodes without identities, and no half-close (stdin's end is not "
+      "passed on: cat ends when the destination closes)."};
   app.require_subcommand(1);
   std::vector<std::string> pool_texts;
   cli::Options options;
   std::string data_dir;
   double timeout = 10;
+  std::string protocol_text = "1";
   app.add_option(
          "--pool", pool_texts,
          "Pool index HOST:PORT, optionally pinned to its key: HOST:PORT@FINGERPRINT; may "
@@ -36,6 +41,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("-v,--verbose", options.verbose,
                "Print the path taken and the build time to stderr");
+  add_protocol_option(app, protocol_text);
 
   auto* nodes = app.add_subcommand("nodes", "List live nodes: HOST:PORT FINGERPRINT, one per line");
   std::string host;
@@ -90,6 +96,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
   if (auto status = parse_command_line(app, argc, argv, "tpdp-client")) return *status;
+  options.protocol = *parse_protocol_version(protocol_text);
   if (sodium_init() < 0) {
     std::cerr << "tpdp-client: error: libsodium failed to initialise\n";
     return 1;
@@ -100,9 +107,15 @@ int main(int argc, char** argv) {
       std::string err;
       auto pool = parse_pool_address(p, &err);
       if (!pool) throw std::invalid_argument("--pool: " + err);
+      if (options.protocol == ProtocolVersion::tpdp0_1 && pool->pinned_key) {
+        std::cerr << "tpdp-client: error: --pool: TPDP/0.1 pools have no key to pin: use "
+                     "HOST:PORT\n";
+        return 2;
+      }
       options.pools.push_back(*pool);
     }
     options.timeout = seconds_option(timeout, "--timeout");
+    if (options.protocol == ProtocolVersion::tpdp0_1) cli::warn(std::string(kTpdp01Warning));
     options.data_dir =
         data_dir.empty() ? default_client_data_dir() : std::filesystem::path(data_dir);
     if (*nodes) return cli::run_nodes(options);

@@ -349,7 +349,7 @@ std::string SocksServer::key_hash(const std::string& isolation_key) const {
 asio::awaitable<void> SocksServer::run() {
   auto self = shared_from_this();
   auto warn = [this](const std::string& m) { log_->warn("{}", m); };
-  Client first(ex_, ClientOptions{options_.data_dir, options_.timeout, warn});
+  Client first(ex_, ClientOptions{options_.data_dir, options_.timeout, warn, options_.protocol});
   co_await cli::sync_all(first, options_);
   nodes_ = first.nodes();
   last_refresh_attempt_ = std::chrono::steady_clock::now();
@@ -440,7 +440,7 @@ asio::awaitable<void> SocksServer::refresh(bool on_demand) {
   refreshing_ = true;
   last_refresh_attempt_ = now;
   auto warn = [this](const std::string& m) { log_->warn("{}", m); };
-  Client fresh(ex_, ClientOptions{options_.data_dir, options_.timeout, warn});
+  Client fresh(ex_, ClientOptions{options_.data_dir, options_.timeout, warn, options_.protocol});
   std::string error;
   try {
     co_await cli::sync_all(fresh, options_);
@@ -525,7 +525,7 @@ asio::awaitable<void> SocksServer::serve(tcp::socket& socket, std::uint64_t id,
     log.key = to_hex(ByteView(reinterpret_cast<const std::uint8_t*>(key.data()), 4));
     log.method = hs.method() == socks5::Method::user_pass ? "user/pass" : "no auth";
     log_->debug("connection {}: CONNECT {}", id, format_host_port(request.host, request.port));
-    Client client(ex_, ClientOptions{{}, options_.timeout, {}});
+    Client client(ex_, ClientOptions{{}, options_.timeout, {}, options_.protocol});
     std::vector<IdentityPublicKey> avoid;
     BuildOutcome result;
     for (int attempt = 1; attempt <= 2; ++attempt) {

@@ -4,6 +4,7 @@
 
 #include "common/deadline.hpp"
 #include "common/message_io.hpp"
+#include "node/handshake_slot.hpp"
 #include "node/node_server.hpp"
 #include "node/relay.hpp"
 #include "protocol/circuit_messages.hpp"
@@ -15,27 +16,6 @@ namespace tpdp {
 
 namespace {
 using Clock = std::chrono::steady_clock;
-
-// Counts a source address's handshakes in flight for as long as it lives.
-class HandshakeSlot {
- public:
-  HandshakeSlot(std::map<std::string, std::size_t>& counts, std::string key)
-      : counts_(counts), key_(std::move(key)) {
-    ++counts_[key_];
-  }
-  ~HandshakeSlot() { release(); }
-  void release() {
-    if (released_) return;
-    released_ = true;
-    auto it = counts_.find(key_);
-    if (it != counts_.end() && --it->second == 0) counts_.erase(it);
-  }
-
- private:
-  std::map<std::string, std::size_t>& counts_;
-  std::string key_;
-  bool released_ = false;
-};
 
 // A failure in the control phase: sent back to the client, then the circuit closes.
 struct ControlFailure : std::runtime_error {

@@ -7,8 +7,10 @@
 #include "common/command_line.hpp"
 #include "common/key_store.hpp"
 #include "common/logging.hpp"
+#include "common/protocol_option.hpp"
 #include "node/heartbeat.hpp"
 #include "node/node_server.hpp"
+#include "node/v0_1_heartbeat.hpp"
 
 int main(int argc, char** argv) {
   using namespace tpdp;
@@ -16,8 +18,12 @@ int main(int argc, char** argv) {
   CLI::App app{
       "tpdp-node: a relay of a tpdp onion network (protocol TPDP/1).\n"
       "On first start it creates its identity (DATA_DIR/node.key, mode 0600), then relays "
-      "circuits and sends signed heartbeats to each pool."};
+      "circuits and sends signed heartbeats to each pool.\n"
+      "With --protocol 0.1 it is a node of torpydo's TPDP/0.1 instead (no identity, no "
+      "--data-dir): its exit policy and limits still apply; destinations the policy refuses are "
+      "reached only if a --pool lists them as nodes, and only for a TPDP/0.1 handshake."};
   std::string listen_text, advertise_text, data_dir, policy_text, log_level = "info";
+  std::string protocol_text = "1";
   std::vector<std::string> pool_texts;
   bool lab = false, print_fingerprint = false, log_destinations = false;
   double handshake_timeout = 10, connect_timeout = 10, idle_timeout = 300, heartbeat_retry = -1;
@@ -30,8 +36,9 @@ int main(int argc, char** argv) {
   app.add_option(
       "--pool", pool_texts,
       "Pool index to heartbeat to, HOST:PORT; may repeat (none: the node is not listed)");
-  app.add_option("--data-dir", data_dir, "Directory for the node's identity key (node.key)")
-      ->required();
+  add_protocol_option(app, protocol_text);
+  app.add_option("--data-dir", data_dir,
+                 "Directory for the node's identity key (node.key); required with TPDP/1");
   app.add_option("--exit-policy", policy_text,
                  "Exit rules 'accept|reject ADDR[/BITS]:PORT[-PORT]', comma-separated, first match "
                  "wins; checked before the default rules, which refuse this host's own addresses "
@@ -39,7 +46,8 @@ int main(int argc, char** argv) {
   app.add_flag("--lab", lab,
                "One-machine lab profile: allow exits to loopback, retry the pool every second");
   app.add_option("--handshake-timeout", handshake_timeout,
-                 "Seconds a circuit may take from connection to relaying")
+                 "Seconds a circuit may take from connection to relaying (TPDP/0.1: each read "
+                 "step of the handshake, then error byte 0)")
       ->capture_default_str();
   app.add_option("--connect-timeout", connect_timeout,
                  "Seconds to resolve and connect to the next hop or destination")
@@ -61,6 +69,16 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();
   if (auto status = parse_command_line(app, argc, argv, "tpdp-node")) return *status;
+  const ProtocolVersion protocol = *parse_protocol_version(protocol_text);
+  const bool v0_1 = protocol == ProtocolVersion::tpdp0_1;
+  if (!v0_1 && data_dir.empty()) {
+    std::cerr << "tpdp-node: error: --data-dir is required (see tpdp-node --help)\n";
+    return 2;
+  }
+  if (v0_1 && print_fingerprint) {
+    std::cerr << "tpdp-node: error: a TPDP/0.1 node has no identity and no fingerprint\n";
+    return 2;
+  }
   if (sodium_init() < 0) {
     std::cerr << "tpdp-node: error: libsodium failed to initialise\n";
     return 1;
@@ -68,7 +86,10 @@ int main(int argc, char** argv) {
 
   try {
     auto log = make_logger("tpdp-node", log_level);
-    auto loaded = load_or_create_node_keys(data_dir);
+    if (v0_1) log->warn("{}", kTpdp01Warning);
+    if (v0_1 && !data_dir.empty()) log->warn("--data-dir is not used with TPDP/0.1 (no keys)");
+    // TPDP/0.1 nodes have no keys: nothing is read or written.
+    auto loaded = v0_1 ? LoadedNodeKeys{} : load_or_create_node_keys(data_dir);
     if (print_fingerprint) {
       std::cout << fingerprint(loaded.keys.identity.public_key) << "\n";
       return 0;
@@ -88,8 +109,12 @@ int main(int argc, char** argv) {
     for (const auto& p : pool_texts) {
       auto pool = parse_pool_address(p, &err);
       if (!pool) throw std::invalid_argument("--pool: " + err);
+      if (v0_1 && pool->pinned_key) {
+        throw std::invalid_argument("--pool: TPDP/0.1 pools have no key to pin: use HOST:PORT");
+      }
       config.pools.push_back(*pool);
     }
+    config.protocol = protocol;
     config.data_dir = data_dir;
     auto user_policy = ExitPolicy::parse(policy_text, &err);
     if (!user_policy) throw std::invalid_argument("--exit-policy: " + err);
@@ -120,12 +145,20 @@ int main(int argc, char** argv) {
     self.port = advertised.port;
     if (loaded.created) log->info("created a new identity in {}", loaded.file.string());
     if (lab) log->warn("lab profile: exits to loopback allowed, short pool retry");
-    log->info("node listening on {} as {} (fingerprint {})",
+    log->info("{} node listening on {} as {} ({})", protocol_name(protocol),
               format_host_port(bound.address().to_string(), bound.port()),
-              format_host_port(advertised), fingerprint(self.identity));
+              format_host_port(advertised),
+              v0_1 ? "no identity: TPDP/0.1 nodes have none"
+                   : "fingerprint " + fingerprint(self.identity));
     log->info("exit policy: {}", config.exit_policy.to_string());
     if (config.pools.empty()) log->warn("no --pool given: this node is not listed anywhere");
     for (const auto& pool : config.pools) {
+      if (v0_1) {
+        V01HeartbeatConfig hb{pool.address, advertised, config.heartbeat_retry,
+                              std::chrono::seconds(10)};
+        asio::co_spawn(io, v0_1_heartbeat_loop(hb, log), asio::detached);
+        continue;
+      }
       HeartbeatConfig hb{pool, self, config.heartbeat_retry, std::chrono::seconds(10)};
       asio::co_spawn(io, heartbeat_loop(hb, signing_key, log), asio::detached);
     }

@@ -9,16 +9,19 @@
 #include "common/pool_address.hpp"
 #include "protocol/exit_policy.hpp"
 #include "protocol/host.hpp"
+#include "protocol/protocol_version.hpp"
 
 namespace tpdp {
 
 struct NodeConfig {
   HostPort listen;
+  ProtocolVersion protocol = ProtocolVersion::tpdp1;  // what this port speaks
   std::optional<HostPort> advertise;  // what the pool publishes; listen address if unset
   std::vector<PoolAddress> pools;
   std::filesystem::path data_dir;
   ExitPolicy exit_policy;
   bool lab = false;
+  // TPDP/1: the whole control phase; TPDP/0.1: each read step of the handshake.
   std::chrono::milliseconds handshake_timeout{10000};
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds idle_timeout{300000};

@@ -1,6 +1,7 @@
 #include "node/node_server.hpp"
 
 #include "common/deadline.hpp"
+#include "node/v0_1_listed_nodes.hpp"
 #include "protocol/circuit_messages.hpp"
 
 namespace tpdp {
@@ -10,7 +11,16 @@ NodeServer::NodeServer(asio::any_io_executor ex, NodeConfig config, NodeKeys key
       keys_(std::move(keys)),
       log_(std::move(log)),
       acceptor_(listen_on(ex, config_.listen)),
-      refusals_(log_) {}
+      refusals_(log_) {
+  if (config_.protocol == ProtocolVersion::tpdp0_1 && !config_.pools.empty()) {
+    std::vector<HostPort> pools;
+    for (const auto& p : config_.pools) pools.push_back(p.address);
+    v0_1_listed_nodes_ =
+        std::make_unique<V01ListedNodes>(ex, std::move(pools), config_.connect_timeout, log_);
+  }
+}
+
+NodeServer::~NodeServer() = default;
 
 void NodeServer::stop() {
   stopping_ = true;
@@ -45,8 +55,11 @@ asio::awaitable<void> NodeServer::serve(tcp::socket socket, std::string peer_ip)
   auto refuse = [&](const char* what) -> asio::awaitable<void> {
     refusals_("refused a circuit from " + peer_ip + ": " + what);
     auto answer = [&]() -> asio::awaitable<void> {
-      std::uint8_t status = static_cast<std::uint8_t>(Errc::limit_reached);
-      co_await asio::async_write(socket, asio::buffer(&status, 1), asio::use_awaitable);
+      // TPDP/0.1 has no error byte for "busy" (0, 1 and 2 would mislead): it closes.
+      if (config_.protocol == ProtocolVersion::tpdp1) {
+        std::uint8_t status = static_cast<std::uint8_t>(Errc::limit_reached);
+        co_await asio::async_write(socket, asio::buffer(&status, 1), asio::use_awaitable);
+      }
       co_await linger_close(socket);
     };
     try {
@@ -69,7 +82,11 @@ asio::awaitable<void> NodeServer::serve(tcp::socket socket, std::string peer_ip)
   ++active_circuits_;
   std::uint64_t id = next_circuit_id_++;
   try {
-    co_await run_circuit(socket, id, peer_ip);
+    if (config_.protocol == ProtocolVersion::tpdp0_1) {
+      co_await run_v0_1_circuit(socket, id, peer_ip);
+    } else {
+      co_await run_circuit(socket, id, peer_ip);
+    }
   } catch (const std::exception& e) {
     log_->error("circuit {}: unexpected failure: {}", id, e.what());
   }

@@ -4,6 +4,7 @@
 
 #include <asio.hpp>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "common/logging.hpp"
@@ -14,9 +15,13 @@
 
 namespace tpdp {
 
+class V01ListedNodes;
+
 class NodeServer {
  public:
+  // keys: the node's identity and onion keys (unused in TPDP/0.1 mode, which has none).
   NodeServer(asio::any_io_executor ex, NodeConfig config, NodeKeys keys, Logger log);
+  ~NodeServer();
   asio::awaitable<void> run();
   void stop();
   tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
@@ -27,6 +32,9 @@ class NodeServer {
   asio::awaitable<void> serve(tcp::socket socket, std::string peer_ip);
   // circuit_session.cpp
   asio::awaitable<void> run_circuit(tcp::socket& up, std::uint64_t id, const std::string& peer);
+  // v0_1_session.cpp
+  asio::awaitable<void> run_v0_1_circuit(tcp::socket& up, std::uint64_t id,
+                                         const std::string& peer);
 
   NodeConfig config_;
   NodeKeys keys_;
@@ -38,8 +46,10 @@ class NodeServer {
   std::map<std::string, std::size_t> handshakes_by_source_;
   std::uint64_t next_circuit_id_ = 1;
   bool stopping_ = false;
+  std::unique_ptr<V01ListedNodes> v0_1_listed_nodes_;  // TPDP/0.1 with pools only
 
   friend class CircuitSession;
+  friend class V01Session;
 };
 
 }  // namespace tpdp

@@ -68,6 +68,8 @@ asio::awaitable<std::size_t> read_when_ready(tcp::socket& from, BufferPool& pool
   }
 }
 
+}  // namespace
+
 asio::awaitable<void> idle_watchdog(CircuitStats& stats, Clock::duration idle) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   auto tick = std::max<Clock::duration>(idle / 4, std::chrono::milliseconds(50));
@@ -96,6 +98,8 @@ asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to, LayerCipher& laye
     ctx.stats.last_activity = Clock::now();
   }
 }
+
+namespace {
 
 asio::awaitable<void> write_early(tcp::socket& to, const Bytes& early) {
   if (!early.empty()) co_await asio::async_write(to, asio::buffer(early), asio::use_awaitable);

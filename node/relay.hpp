@@ -28,6 +28,14 @@ struct RelayContext {
   std::chrono::steady_clock::duration idle_timeout;
 };
 
+// Building blocks, also used by the TPDP/0.1 relay (node/v0_1_relay.cpp).
+// Copies bytes one way, applying a layer, until EOF (then shuts down `to`'s
+// sending side) or an error. Both sockets must be non-blocking.
+asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to, LayerCipher& layer,
+                           std::uint64_t& counter, RelayContext ctx);
+// Throws Errc::timeout once no byte has moved for `idle`.
+asio::awaitable<void> idle_watchdog(CircuitStats& stats, std::chrono::steady_clock::duration idle);
+
 // Middle (or first) hop after EXTENDED: peel one layer going forward, add one going back.
 // early_forward: bytes already read and peeled during the handshake.
 asio::awaitable<void> relay_middle(tcp::socket& up, tcp::socket& down, LayerCipher forward_layer,

@@ -7,6 +7,7 @@
 #include "common/command_line.hpp"
 #include "common/key_store.hpp"
 #include "common/logging.hpp"
+#include "common/protocol_option.hpp"
 #include "pool/pool_server.hpp"
 
 int main(int argc, char** argv) {
@@ -15,7 +16,9 @@ int main(int argc, char** argv) {
   CLI::App app{
       "tpdp-pool: the pool index of a tpdp network (protocol TPDP/1).\n"
       "Nodes send it signed heartbeats; clients fetch the list of live nodes, signed with the "
-      "pool's key (DATA_DIR/pool.key, created on first start)."};
+      "pool's key (DATA_DIR/pool.key, created on first start).\n"
+      "With --protocol 0.1 it is a pool of torpydo's TPDP/0.1 instead: unsigned heartbeats and "
+      "list, no key and no --data-dir."};
   std::string listen_text = "127.0.0.1:8080";
   std::string data_dir;
   bool print_fingerprint = false;
@@ -23,14 +26,17 @@ int main(int argc, char** argv) {
   int interval = -1, expiry = -1, sweep = -1;
   std::size_t max_nodes = 10000;
   std::string log_level = "info";
+  std::string protocol_text = "1";
   app.add_option("--listen", listen_text, "Address to listen on, HOST:PORT or [V6]:PORT")
       ->capture_default_str();
-  app.add_option("--data-dir", data_dir, "Directory for the pool's key (pool.key, mode 0600)")
-      ->required();
+  add_protocol_option(app, protocol_text);
+  app.add_option("--data-dir", data_dir,
+                 "Directory for the pool's key (pool.key, mode 0600); required with TPDP/1");
   app.add_flag("--print-fingerprint", print_fingerprint,
                "Print the pool's key fingerprint (creating the key if needed) and exit");
   app.add_option("--heartbeat-interval", interval,
-                 "Seconds a node is told to wait before its next heartbeat [default: 15, lab: 1]");
+                 "Seconds a node is told to wait before its next heartbeat [default: 15, lab: 1; "
+                 "at most 255 with TPDP/0.1]");
   app.add_option("--expiry", expiry,
                  "Seconds without a heartbeat after which a node is dropped [default: 30, lab: 4]");
   app.add_option("--sweep-interval", sweep,
@@ -40,6 +46,16 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();
   if (auto status = parse_command_line(app, argc, argv, "tpdp-pool")) return *status;
+  const ProtocolVersion protocol = *parse_protocol_version(protocol_text);
+  const bool v0_1 = protocol == ProtocolVersion::tpdp0_1;
+  if (!v0_1 && data_dir.empty()) {
+    std::cerr << "tpdp-pool: error: --data-dir is required (see tpdp-pool --help)\n";
+    return 2;
+  }
+  if (v0_1 && print_fingerprint) {
+    std::cerr << "tpdp-pool: error: a TPDP/0.1 pool has no key and no fingerprint\n";
+    return 2;
+  }
   if (sodium_init() < 0) {
     std::cerr << "tpdp-pool: error: libsodium failed to initialise\n";
     return 1;
@@ -47,7 +63,9 @@ int main(int argc, char** argv) {
 
   try {
     auto log = make_logger("tpdp-pool", log_level);
-    auto key = load_or_create_pool_key(data_dir);
+    if (v0_1) log->warn("{}", kTpdp01Warning);
+    // TPDP/0.1 signs nothing: no key file at all.
+    auto key = v0_1 ? LoadedPoolKey{} : load_or_create_pool_key(data_dir);
     if (print_fingerprint) {
       std::cout << fingerprint(key.keys.public_key) << "\n";
       return 0;
@@ -57,12 +75,15 @@ int main(int argc, char** argv) {
     if (!listen) throw std::invalid_argument("--listen: " + err);
     PoolConfig config;
     config.listen = *listen;
+    config.protocol = protocol;
     config.heartbeat_interval = std::chrono::seconds(interval >= 0 ? interval : (lab ? 1 : 15));
     config.expiry = std::chrono::seconds(expiry >= 0 ? expiry : (lab ? 4 : 30));
     config.sweep_interval = std::chrono::seconds(sweep >= 0 ? sweep : (lab ? 1 : 10));
     config.max_nodes = max_nodes;
-    if (config.heartbeat_interval.count() < 1 || config.heartbeat_interval.count() > 65535) {
-      throw std::invalid_argument("--heartbeat-interval must be 1..65535 seconds");
+    const long max_interval = v0_1 ? 255 : 65535;  // TPDP/0.1 replies with one byte
+    if (config.heartbeat_interval.count() < 1 || config.heartbeat_interval.count() > max_interval) {
+      throw std::invalid_argument("--heartbeat-interval must be 1.." +
+                                  std::to_string(max_interval) + " seconds");
     }
     if (config.expiry <= config.heartbeat_interval) {
       throw std::invalid_argument("--expiry must be longer than --heartbeat-interval");
@@ -75,15 +96,16 @@ int main(int argc, char** argv) {
     }
 
     asio::io_context io;
-    std::string fp = fingerprint(key.keys.public_key);
+    std::string fp = v0_1 ? "" : fingerprint(key.keys.public_key);
     PoolServer server(io.get_executor(), config, std::move(key.keys), log);
     if (key.created) log->info("created a new pool key in {}", key.file.string());
     if (lab)
       log->warn("lab profile: short timers (heartbeat {} s, expiry {} s)",
                 config.heartbeat_interval.count(), config.expiry.count());
     auto ep = server.local_endpoint();
-    log->info("pool listening on {} (fingerprint {}); heartbeat every {} s, expiry {} s",
-              format_host_port(ep.address().to_string(), ep.port()), fp,
+    log->info("{} pool listening on {} ({}); heartbeat every {} s, expiry {} s",
+              protocol_name(protocol), format_host_port(ep.address().to_string(), ep.port()),
+              v0_1 ? "no key: TPDP/0.1 lists are unsigned" : "fingerprint " + fp,
               config.heartbeat_interval.count(), config.expiry.count());
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](std::error_code, int sig) {

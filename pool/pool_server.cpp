@@ -72,9 +72,11 @@ asio::awaitable<void> PoolServer::sweep_loop() {
     co_await sweep_timer_.async_wait(use_tuple);  // cancelled by stop()
     if (stopping_) break;
     for (const auto& n : registry_.sweep(std::chrono::steady_clock::now(), config_.expiry)) {
-      log_->info("node {} ({}) expired: no heartbeat for {} s; {} node(s) listed",
-                 format_host_port(n.host, n.port), short_fp(n.identity), config_.expiry.count(),
-                 registry_.size());
+      // TPDP/0.1 nodes have no identity to name.
+      std::string who =
+          config_.protocol == ProtocolVersion::tpdp1 ? " (" + short_fp(n.identity) + ")" : "";
+      log_->info("node {}{} expired: no heartbeat for {} s; {} node(s) listed",
+                 format_host_port(n.host, n.port), who, config_.expiry.count(), registry_.size());
     }
   }
 }
@@ -106,6 +108,10 @@ asio::awaitable<void> PoolServer::serve(tcp::socket socket, std::string source) 
 }
 
 asio::awaitable<void> PoolServer::handle_request(tcp::socket& socket, const std::string& peer) {
+  if (config_.protocol == ProtocolVersion::tpdp0_1) {
+    co_await handle_v0_1_request(socket, peer);
+    co_return;
+  }
   Bytes pending;
   auto request = co_await read_message<PoolRequest>(socket, pending, kMaxRequestSize);
   if (request.command == PoolCommand::heartbeat) {

@@ -17,6 +17,7 @@
 
 #include "common/command_line.hpp"
 #include "common/net.hpp"
+#include "common/protocol_option.hpp"
 #include "examples/http_proxy/node_directory.hpp"
 #include "examples/http_proxy/proxy_session.hpp"
 
@@ -72,7 +73,9 @@ int main(int argc, char** argv) {
       "refuses the destination, 502 path or destination unreachable or pool problem, 503 not "
       "enough nodes, 504 timeout.\n"
       "Example: tpdp-http-proxy --pool 127.0.0.1:8080 & curl -x http://127.0.0.1:8686 "
-      "http://example.org/"};
+      "http://example.org/\n"
+      "With --protocol 0.1 it uses a network of torpydo's insecure TPDP/0.1 instead (pools as "
+      "HOST:PORT, no identities, no half-close)."};
   std::string listen_text = "127.0.0.1:8686";
   std::vector<std::string> pool_texts;
   std::size_t hops = 3;
@@ -80,6 +83,7 @@ int main(int argc, char** argv) {
   double timeout = 10, idle_timeout = 120, refresh = 10;
   std::size_t max_connections = 512;
   std::string log_level = "info";
+  std::string protocol_text = "1";
   app.add_option("--listen", listen_text,
                  "Address to accept clients on, HOST:PORT ([V6]:PORT for IPv6). Anyone who can "
                  "connect can use the proxy: keep it on loopback unless that is what you want")
@@ -110,6 +114,7 @@ int main(int argc, char** argv) {
                  "Client connections served at once; more are answered 503")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
+  add_protocol_option(app, protocol_text);
   app.add_option("--log-level", log_level,
                  "trace, debug, info, warn, error or off (debug logs each request's "
                  "destination and status; payload bytes are never logged)")
@@ -131,10 +136,15 @@ int main(int argc, char** argv) {
     std::string error;
     auto listen = parse_host_port(listen_text, &error);
     if (!listen) throw std::invalid_argument("--listen: " + error);
+    const ProtocolVersion protocol = *parse_protocol_version(protocol_text);
+    if (protocol == ProtocolVersion::tpdp0_1) log->warn("{}", kTpdp01Warning);
     std::vector<PoolAddress> pools;
     for (const auto& p : pool_texts) {
       auto pool = parse_pool_address(p, &error);
       if (!pool) throw std::invalid_argument("--pool: " + error);
+      if (protocol == ProtocolVersion::tpdp0_1 && pool->pinned_key) {
+        throw std::invalid_argument("--pool: TPDP/0.1 pools have no key to pin: use HOST:PORT");
+      }
       pools.push_back(*pool);
     }
     ProxySettings settings;
@@ -142,21 +152,22 @@ int main(int argc, char** argv) {
     settings.step_timeout = seconds_option(timeout, "--timeout");
     settings.idle_timeout = seconds_option(idle_timeout, "--idle-timeout");
     settings.max_connections = max_connections;
+    settings.protocol = protocol;
     auto refresh_every = seconds_option(refresh, "--refresh");
     std::filesystem::path dir =
         data_dir.empty() ? default_client_data_dir() : std::filesystem::path(data_dir);
 
     asio::io_context io(1);
     ClientOptions client_options{dir, settings.step_timeout,
-                                 [log](const std::string& w) { log->warn("{}", w); }};
+                                 [log](const std::string& w) { log->warn("{}", w); }, protocol};
     std::string pool_list;
     for (const auto& p : pools) pool_list += (pool_list.empty() ? "" : ", ") + p.to_string();
     NodeDirectory directory(io.get_executor(), pools, client_options, refresh_every, log);
     ProxyContext ctx{settings, directory, log};
 
     auto acceptor = listen_on(io.get_executor(), *listen);
-    log->info("listening on {}: HTTP and CONNECT through {}-hop circuits; pools {}",
-              format_host_port(*listen), hops, pool_list);
+    log->info("listening on {}: HTTP and CONNECT through {}-hop {} circuits; pools {}",
+              format_host_port(*listen), hops, protocol_name(protocol), pool_list);
 
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](std::error_code ec, int sig) {

@@ -144,7 +144,8 @@ asio::awaitable<std::optional<http::Problem>> Session::build(const HostPort& des
   BuildStage stage = BuildStage::choosing_path;
   std::vector<NodeDescriptor> path;
   std::exception_ptr failure;
-  circuit_ = std::make_unique<Circuit>(ex, CircuitOptions{ctx_.settings.step_timeout});
+  circuit_ = std::make_unique<Circuit>(
+      ex, CircuitOptions{ctx_.settings.step_timeout, ctx_.settings.protocol});
   try {
     path = co_await ctx_.directory.pick_path(ctx_.settings.hops);
     stage = BuildStage::extending;

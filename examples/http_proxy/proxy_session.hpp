@@ -23,6 +23,7 @@ struct ProxySettings {
   std::chrono::milliseconds step_timeout{10000};  // each pool request and build step
   std::chrono::steady_clock::duration idle_timeout = std::chrono::seconds(120);
   std::size_t max_connections = 512;
+  ProtocolVersion protocol = ProtocolVersion::tpdp1;  // --protocol
 };
 
 // What every session shares.

@@ -11,8 +11,10 @@
 
 #include "protocol/circuit_messages.hpp"
 #include "protocol/frame.hpp"
+#include "protocol/hex.hpp"
 #include "protocol/identity.hpp"
 #include "protocol/pool_messages.hpp"
+#include "protocol/v0_1/pool_messages.hpp"
 #include "tests/fuzz/fuzz_common.hpp"
 
 using namespace tpdp;
@@ -175,6 +177,35 @@ void exit_policy_seeds() {
   write_text(t, "mapped", "::ffff:8.8.8.8");
 }
 
+// TPDP/0.1: the first byte picks the split of the handshake streams
+// (fuzz_v0_1.cpp); the streams are the one-hop vectors of
+// tests/unit/v0_1_handshake_test.cpp, which complete with the target's keys.
+void v0_1_seeds() {
+  const std::string t = "v0_1";
+  const char* up =
+      "48656c6c6f20545044502f302e310d0a8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa"
+      "9b4e6af0f1f2f3f4f5f6f7f8f9fafbfcfdfeff00095a351f9b9b871e235b43cf352f08858f6f8efc600c202c21"
+      "bfe35031f2";
+  const char* down =
+      "48656c6c6f20545044502f302e310d0ade9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f"
+      "882b4f06060606171723537ce58498003d4a6e6f424a13eead45";
+  for (auto [name, hex, split] : {std::tuple{"node_pipelined", up, 16},
+                                  {"node_bytewise", up, 0},
+                                  {"client_replies", down, 16},
+                                  {"client_bytewise", down, 0},
+                                  {"client_error_byte", "48656c6c6f20545044502f302e310d0a02", 3}}) {
+    Bytes b{static_cast<std::uint8_t>(split)};
+    auto body = from_hex(hex);
+    b.insert(b.end(), body->begin(), body->end());
+    write(t, name, b);
+  }
+  write_msg(t, "heartbeat", v0_1::PoolRequest{v0_1::PoolCommand::heartbeat, {"127.0.2.3", 6000}});
+  write_msg(t, "list_request", v0_1::PoolRequest{});
+  write_msg(t, "heartbeat_reply", v0_1::HeartbeatReply{});
+  write(t, "node_list",
+        v0_1::encode_node_list({{"127.0.2.3", 6000}, {"::1", 6001}, {"node.lab", 1}}));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -191,5 +222,6 @@ int main(int argc, char** argv) {
   host_seeds();
   http_seeds();
   exit_policy_seeds();
+  v0_1_seeds();
   return 0;
 }

@@ -180,3 +180,49 @@ TEST_CASE("scripts/lab: up, status, down stop exactly what was started") {
   auto gone = lab.run({"status"});
   CHECK(gone.exit_code == 3);
 }
+
+TEST_CASE("scripts/lab up --protocol 0.1: a TPDP/0.1 network without keys") {
+  auto root = repo_root();
+  if (!root) {
+    WARN("scripts/lab not found next to " << TPDP_CLIENT_BIN << ": skipped");
+    return;
+  }
+  fs::path build_dir = fs::path(TPDP_CLIENT_BIN).parent_path().parent_path();
+  TempDir dir;
+  LabScript lab(*root, build_dir, dir);
+  auto base_port = free_port();
+  auto up = lab.run({"up", "--protocol", "0.1", "--nodes", "3", "--hops", "3", "--base-port",
+                     std::to_string(base_port)});
+  INFO(up.out);
+  REQUIRE(up.exit_code == 0);
+  CHECK(up.out.find("TPDP/0.1 (INSECURE") != std::string::npos);
+  CHECK(up.out.find("3 nodes listed, 3 hops") != std::string::npos);
+  CHECK(up.out.find("--protocol 0.1 --pool 127.0.0.1:") != std::string::npos);
+  CHECK_FALSE(fs::exists(lab.lab_dir() / "pool" / "pool.key"));
+  CHECK(read_file(lab.lab_dir() / "lab.env").find("PROTOCOL=0.1") != std::string::npos);
+
+  auto status = lab.run({"status"});
+  INFO(status.out);
+  CHECK(status.exit_code == 0);
+  CHECK(status.out.find("lists 3 nodes") != std::string::npos);
+
+  // The lab's pool is the first port it found free from the base port.
+  std::string pool;
+  std::istringstream env(read_file(lab.lab_dir() / "lab.env"));
+  for (std::string line; std::getline(env, line);) {
+    if (line.rfind("POOL='", 0) == 0) pool = line.substr(6, line.size() - 7);
+  }
+  REQUIRE(!pool.empty());
+  std::string body = random_bytes(50000);
+  TcpServer web(http_handler(body));
+  Process get({bin("client"), "--protocol", "0.1", "--pool", pool, "get",
+               "http://127.0.0.1:" + std::to_string(web.port()) + "/x"},
+              dir / "get.out", dir / "get.err");
+  CHECK(get.wait_exit(30s) == 0);
+  INFO(get.stderr_text());
+  CHECK(get.stdout_text() == body);
+
+  auto down = lab.run({"down"});
+  CHECK(down.exit_code == 0);
+  CHECK(down.out.find("stopped 6 process(es)") != std::string::npos);
+}
