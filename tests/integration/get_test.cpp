@@ -224,7 +224,7 @@ TEST_CASE("get: truncated and malformed bodies fail and statuses give exit 3") {
 
   r = lab.net.client({"get", lab.url("/bad-chunk")});
   CHECK(r.exit_code == 1);
-  CHECK(r.err.find("error: bad chunked body: bad chunk size") != std::string::npos);
+  CHECK(r.err.find("error: bad chunked body: malformed chunk size") != std::string::npos);
   CHECK(r.out == "hello");
 
   // A 404: the body is still delivered (like curl), the status line on stderr, exit 3.
