@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
                  "trace, debug, info, warn, error or off (debug logs each request's "
                  "destination and status; payload bytes are never logged)")
       ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  if (auto status = parse_command_line(app, argc, argv, "tpdp-http-proxy")) return *status;
 
   if (sodium_init() < 0) {
     std::cerr << "tpdp-http-proxy: error: libsodium failed to initialise\n";
