@@ -3,10 +3,13 @@
 #include <CLI/CLI.hpp>
 #include <asio.hpp>
 #include <iostream>
+#include <optional>
+#include <vector>
 
 #include "common/command_line.hpp"
 #include "common/key_store.hpp"
 #include "common/logging.hpp"
+#include "common/operator_signals.hpp"
 #include "node/heartbeat.hpp"
 #include "node/node_server.hpp"
 
@@ -17,10 +20,15 @@ int main(int argc, char** argv) {
       "tpdp-node: a relay of a tpdp onion network (protocol TPDP/1).\n"
       "On first start it creates its identity (DATA_DIR/node.key, mode 0600), then relays "
       "circuits and sends signed heartbeats to each pool."};
-  std::string listen_text, advertise_text, data_dir, policy_text, log_level = "info";
+  app.footer(
+      "Signals: SIGTERM or SIGINT stops accepting circuits and heartbeats, lets open circuits "
+      "finish for up to --grace seconds, then exits 0 (a second signal ends them at once); SIGHUP "
+      "reopens --log-file.");
+  std::string listen_text, advertise_text, data_dir, policy_text, log_level = "info", log_file;
   std::vector<std::string> pool_texts;
   bool lab = false, print_fingerprint = false, log_destinations = false;
-  double handshake_timeout = 10, connect_timeout = 10, idle_timeout = 300, heartbeat_retry = -1;
+  double handshake_timeout = 10, connect_timeout = 10, idle_timeout = 300, heartbeat_retry = -1,
+         grace = 30;
   std::size_t max_circuits = 16384, max_handshakes = 256;
   app.add_option("--listen", listen_text,
                  "Address to listen on, HOST:PORT or [V6]:PORT (e.g. 0.0.0.0:6001)");
@@ -58,8 +66,14 @@ int main(int argc, char** argv) {
                "Log exit destinations at info (hidden by default)");
   app.add_flag("--print-fingerprint", print_fingerprint,
                "Print the node's identity fingerprint (creating the key if needed) and exit");
+  app.add_option("--grace", grace,
+                 "Seconds open circuits may take to finish after SIGTERM/SIGINT (0: none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 86400.0));
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();
+  app.add_option("--log-file", log_file,
+                 "Append the log to FILE (created 0640) instead of stderr; SIGHUP reopens it");
   if (auto status = parse_command_line(app, argc, argv, "tpdp-node")) return *status;
   if (sodium_init() < 0) {
     std::cerr << "tpdp-node: error: libsodium failed to initialise\n";
@@ -67,7 +81,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    auto log = make_logger("tpdp-node", log_level);
+    auto log = make_logger("tpdp-node", log_level, log_file);
     auto loaded = load_or_create_node_keys(data_dir);
     if (print_fingerprint) {
       std::cout << fingerprint(loaded.keys.identity.public_key) << "\n";
@@ -105,11 +119,21 @@ int main(int argc, char** argv) {
     config.max_handshakes_per_source = max_handshakes;
     config.log_destinations = log_destinations;
 
+    // The server outlives the io_context: circuits still open when it stops
+    // are destroyed with it, and give their buffers back to the server.
+    std::optional<NodeServer> server;
+    // Outlive the io_context too: heartbeat coroutines hold slots of them.
+    std::vector<asio::cancellation_signal> stop_heartbeats(config.pools.size());
     asio::io_context io(1);
     NodeDescriptor self{loaded.keys.identity.public_key, loaded.keys.onion.public_key, "", 0};
     const IdentitySecretKey signing_key = loaded.keys.identity.secret_key.clone();
-    NodeServer server(io.get_executor(), config, std::move(loaded.keys), log);
-    auto bound = server.local_endpoint();
+    server.emplace(io.get_executor(), config, std::move(loaded.keys), log);
+    // On every way out, the listening socket goes before the io_context.
+    struct StopListening {
+      std::optional<NodeServer>& server;
+      ~StopListening() { server->stop(); }
+    } stop_listening{server};
+    auto bound = server->local_endpoint();
     HostPort advertised =
         config.advertise.value_or(HostPort{bound.address().to_string(), bound.port()});
     if (!config.advertise && bound.address().is_unspecified()) {
@@ -125,17 +149,40 @@ int main(int argc, char** argv) {
               format_host_port(advertised), fingerprint(self.identity));
     log->info("exit policy: {}", config.exit_policy.to_string());
     if (config.pools.empty()) log->warn("no --pool given: this node is not listed anywhere");
-    for (const auto& pool : config.pools) {
-      HeartbeatConfig hb{pool, self, config.heartbeat_retry, std::chrono::seconds(10)};
-      asio::co_spawn(io, heartbeat_loop(hb, signing_key, log), asio::detached);
+    for (std::size_t i = 0; i < config.pools.size(); ++i) {
+      HeartbeatConfig hb{config.pools[i], self, config.heartbeat_retry, std::chrono::seconds(10)};
+      asio::co_spawn(io, heartbeat_loop(hb, signing_key, log),
+                     asio::bind_cancellation_slot(stop_heartbeats[i].slot(), asio::detached));
     }
-    asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](std::error_code, int sig) {
-      log->info("signal {}: shutting down", sig);
-      server.stop();
+    auto grace_period = std::chrono::milliseconds(static_cast<long long>(grace * 1000));
+    // Graceful stop: no new circuits, no heartbeats (the pool drops the
+    // node), open circuits finish within the grace period, then exit 0.
+    auto shut_down = [&]() -> asio::awaitable<void> {
+      std::size_t open = server->active_circuits();
+      server->stop();
+      for (auto& s : stop_heartbeats) s.emit(asio::cancellation_type::terminal);
+      if (open > 0) {
+        log->info("waiting up to {} s for {} open circuit(s) to finish", grace, open);
+      }
+      std::size_t left = co_await server->drain(grace_period);
+      if (left > 0) {
+        log->warn("grace period over: closing {} open circuit(s)", left);
+      } else {
+        log->info("no circuit open: exiting");
+      }
       io.stop();
+    };
+    OperatorSignals signals(io.get_executor(), log, [&](int sig, int count) {
+      if (count == 1) {
+        log->info("signal {}: no longer accepting circuits", sig);
+        asio::co_spawn(io, shut_down(), asio::detached);
+      } else {
+        log->warn("signal {} again: closing {} open circuit(s) now", sig,
+                  server->active_circuits());
+        io.stop();
+      }
     });
-    asio::co_spawn(io, server.run(), asio::detached);
+    asio::co_spawn(io, server->run(), asio::detached);
     io.run();
     return 0;
   } catch (const std::exception& e) {

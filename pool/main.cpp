@@ -7,6 +7,7 @@
 #include "common/command_line.hpp"
 #include "common/key_store.hpp"
 #include "common/logging.hpp"
+#include "common/operator_signals.hpp"
 #include "pool/pool_server.hpp"
 
 int main(int argc, char** argv) {
@@ -16,13 +17,14 @@ int main(int argc, char** argv) {
       "tpdp-pool: the pool index of a tpdp network (protocol TPDP/1).\n"
       "Nodes send it signed heartbeats; clients fetch the list of live nodes, signed with the "
       "pool's key (DATA_DIR/pool.key, created on first start)."};
+  app.footer("Signals: SIGTERM or SIGINT stops the pool (exit 0); SIGHUP reopens --log-file.");
   std::string listen_text = "127.0.0.1:8080";
   std::string data_dir;
   bool print_fingerprint = false;
   bool lab = false;
   int interval = -1, expiry = -1, sweep = -1;
   std::size_t max_nodes = 10000;
-  std::string log_level = "info";
+  std::string log_level = "info", log_file;
   app.add_option("--listen", listen_text, "Address to listen on, HOST:PORT or [V6]:PORT")
       ->capture_default_str();
   app.add_option("--data-dir", data_dir, "Directory for the pool's key (pool.key, mode 0600)")
@@ -39,6 +41,8 @@ int main(int argc, char** argv) {
   app.add_flag("--lab", lab, "One-machine lab profile: short heartbeat, expiry and sweep timers");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();
+  app.add_option("--log-file", log_file,
+                 "Append the log to FILE (created 0640) instead of stderr; SIGHUP reopens it");
   if (auto status = parse_command_line(app, argc, argv, "tpdp-pool")) return *status;
   if (sodium_init() < 0) {
     std::cerr << "tpdp-pool: error: libsodium failed to initialise\n";
@@ -46,7 +50,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    auto log = make_logger("tpdp-pool", log_level);
+    auto log = make_logger("tpdp-pool", log_level, log_file);
     auto key = load_or_create_pool_key(data_dir);
     if (print_fingerprint) {
       std::cout << fingerprint(key.keys.public_key) << "\n";
@@ -85,8 +89,7 @@ int main(int argc, char** argv) {
     log->info("pool listening on {} (fingerprint {}); heartbeat every {} s, expiry {} s",
               format_host_port(ep.address().to_string(), ep.port()), fp,
               config.heartbeat_interval.count(), config.expiry.count());
-    asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](std::error_code, int sig) {
+    OperatorSignals signals(io.get_executor(), log, [&](int sig, int) {
       log->info("signal {}: shutting down", sig);
       server.stop();
     });
