@@ -68,12 +68,12 @@ int main(int argc, char** argv) {
                "Print the node's identity fingerprint (creating the key if needed) and exit");
   app.add_option("--grace", grace,
                  "Seconds open circuits may take to finish after SIGTERM/SIGINT (0: none)")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0, 86400.0));
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();
   app.add_option("--log-file", log_file,
-                 "Append the log to FILE (created 0640) instead of stderr; SIGHUP reopens it");
+                 "Append the log to FILE (created 0640) instead of stderr; SIGHUP reopens it")
+      ->type_name("FILE");
   if (auto status = parse_command_line(app, argc, argv, "tpdp-node")) return *status;
   if (sodium_init() < 0) {
     std::cerr << "tpdp-node: error: libsodium failed to initialise\n";
@@ -115,6 +115,10 @@ int main(int argc, char** argv) {
     config.idle_timeout = seconds_option(idle_timeout, "--idle-timeout");
     config.heartbeat_retry =
         seconds_option(heartbeat_retry > 0 ? heartbeat_retry : (lab ? 1 : 10), "--heartbeat-retry");
+    if (!(grace >= 0) || grace > 86400) {
+      throw std::invalid_argument("--grace must be 0 to 86400 seconds (1 day)");
+    }
+    auto grace_period = std::chrono::milliseconds(static_cast<long long>(grace * 1000));
     config.max_circuits = max_circuits;
     config.max_handshakes_per_source = max_handshakes;
     config.log_destinations = log_destinations;
@@ -154,7 +158,6 @@ int main(int argc, char** argv) {
       asio::co_spawn(io, heartbeat_loop(hb, signing_key, log),
                      asio::bind_cancellation_slot(stop_heartbeats[i].slot(), asio::detached));
     }
-    auto grace_period = std::chrono::milliseconds(static_cast<long long>(grace * 1000));
     // Graceful stop: no new circuits, no heartbeats (the pool drops the
     // node), open circuits finish within the grace period, then exit 0.
     auto shut_down = [&]() -> asio::awaitable<void> {

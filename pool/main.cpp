@@ -42,7 +42,8 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();
   app.add_option("--log-file", log_file,
-                 "Append the log to FILE (created 0640) instead of stderr; SIGHUP reopens it");
+                 "Append the log to FILE (created 0640) instead of stderr; SIGHUP reopens it")
+      ->type_name("FILE");
   if (auto status = parse_command_line(app, argc, argv, "tpdp-pool")) return *status;
   if (sodium_init() < 0) {
     std::cerr << "tpdp-pool: error: libsodium failed to initialise\n";

@@ -117,7 +117,8 @@ int main(int argc, char** argv) {
                  "destination and status; payload bytes are never logged)")
       ->capture_default_str();
   app.add_option("--log-file", log_file,
-                 "Append the log to FILE (created 0640) instead of stderr; SIGHUP reopens it");
+                 "Append the log to FILE (created 0640) instead of stderr; SIGHUP reopens it")
+      ->type_name("FILE");
   if (auto status = parse_command_line(app, argc, argv, "tpdp-http-proxy")) return *status;
 
   if (sodium_init() < 0) {
