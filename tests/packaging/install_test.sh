@@ -5,11 +5,10 @@
 # man pages; a second install keeps an edited config; the .deb holds the same
 # under /usr and /etc, marks the configs as conffiles, and its programs run.
 #
-#   tests/packaging/install_test.sh BUILD_DIR SOURCE_DIR
+#   tests/packaging/install_test.sh BUILD_DIR
 set -uo pipefail
 
-build=${1:?usage: install_test.sh BUILD_DIR SOURCE_DIR}
-source_dir=${2:?usage: install_test.sh BUILD_DIR SOURCE_DIR}
+build=${1:?usage: install_test.sh BUILD_DIR}
 programs=(tpdp-pool tpdp-node tpdp-client tpdp-http-proxy)
 tmp=$(mktemp -d /tmp/tpdp-install-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
