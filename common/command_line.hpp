@@ -1,5 +1,5 @@
-// Shared start-up for the tpdp programs: standard descriptors, and command
-// line errors as one clear line with exit status 2.
+// Shared start-up for the tpdp programs: standard descriptors, --config files,
+// and command line errors as one clear line with exit status 2.
 #pragma once
 
 #include <fcntl.h>
@@ -8,9 +8,12 @@
 
 #include <chrono>
 #include <iostream>
+#include <istream>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace tpdp {
 
@@ -38,20 +41,64 @@ inline std::chrono::milliseconds seconds_option(double seconds, const char* name
   return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
 }
 
-// Parses the command line. Returns an exit status when the program should
-// stop now (0 after --help, 2 after a usage error), nullopt to go on.
+namespace detail {
+
+// A config reader that reads nothing: parsing the command line again with it
+// tells whether an error came from the config file or from the command line.
+struct NoConfigFile : CLI::ConfigTOML {
+  std::vector<CLI::ConfigItem> from_config(std::istream&) const override { return {}; }
+};
+
+// CLI11's wording for a key that names no option is about INI parsing.
+inline std::string config_error_text(const CLI::ParseError& e) {
+  std::string what = e.what();
+  const std::string extras = "INI was not able to parse ";
+  if (what.rfind(extras, 0) == 0) return "unknown option '" + what.substr(extras.size()) + "'";
+  return what;
+}
+
+}  // namespace detail
+
+// Parses the command line, with --config FILE: the same long options, one
+// "name = value" per line (TOML-like: # comments, "quoted strings", flags as
+// true/false, repeated options as [lists]); the command line wins over the
+// file. Returns an exit status when the program should stop now (0 after
+// --help, 2 after a usage error in either place), nullopt to go on.
 inline std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv,
                                              const char* program) {
+  auto* config =
+      app.set_config("--config", "",
+                     "Read options from FILE: one 'option = value' per line, long option names "
+                     "without '--' (e.g. data-dir = /var/lib/tpdp); the command line overrides it");
+  config->type_name("FILE");
+  app.allow_config_extras(CLI::config_extras_mode::error);
+  auto usage_error = [&](const std::string& what) {
+    std::cerr << program << ": error: " << what << " (see " << program << " --help)\n";
+    return 2;
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
+  } catch (const CLI::FileError& e) {
+    // Only the config file is opened while parsing.
+    return usage_error("cannot read config file: " + std::string(e.what()));
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
-    std::cerr << program << ": error: " << e.what() << " (see " << program << " --help)\n";
-    return 2;
+    std::string file = config->count() > 0 ? config->as<std::string>() : "";
+    if (file.empty()) return usage_error(e.what());
+    bool from_file = true;
+    app.config_formatter(std::make_shared<detail::NoConfigFile>());
+    app.clear();
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError& again) {
+      from_file = std::string(again.what()) != e.what();
+    }
+    if (!from_file) return usage_error(e.what());
+    return usage_error("in config file " + file + ": " + detail::config_error_text(e));
   }
   return std::nullopt;
 }

@@ -28,8 +28,16 @@ class ThrottledWarning {
   std::size_t unlogged_ = 0;
 };
 
-// A stderr logger named after the process; level is one of
-// trace, debug, info, warn, error, off. Throws std::invalid_argument otherwise.
-Logger make_logger(const std::string& name, const std::string& level);
+// A logger named after the process, to stderr or (log_file not empty) to
+// that file, appending; level is one of trace, debug, info, warn, error, off.
+// Throws std::invalid_argument for another level, std::runtime_error naming
+// the file when it cannot be opened.
+Logger make_logger(const std::string& name, const std::string& level,
+                   const std::string& log_file = "");
+
+// SIGHUP: opens the logger's file again (after logrotate moved it) and says
+// so in the log. Returns false when it logs to stderr (nothing to reopen).
+// A failure is logged to the old file and to stderr; logging goes on.
+bool reopen_log_file(const Logger& log);
 
 }  // namespace tpdp

@@ -25,6 +25,8 @@ asio::awaitable<HeartbeatReply> send_heartbeat(const PoolAddress& pool, const No
 asio::awaitable<void> heartbeat_loop(HeartbeatConfig config, const IdentitySecretKey& key,
                                      Logger log) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
+  // A handle: cancelled() reads the current state.
+  auto cancellation = co_await asio::this_coro::cancellation_state;
   std::string pool = config.pool.to_string();
   bool registered = false;
   bool first = true;
@@ -53,8 +55,12 @@ asio::awaitable<void> heartbeat_loop(HeartbeatConfig config, const IdentitySecre
       registered = false;
     }
     first = false;
+    // Cancelled (the node is shutting down): no further heartbeat, so the
+    // pool drops the node instead of sending clients to it.
+    if (cancellation.cancelled() != asio::cancellation_type::none) co_return;
     timer.expires_after(wait);
-    co_await timer.async_wait(asio::use_awaitable);
+    auto [ec] = co_await timer.async_wait(use_tuple);
+    if (ec || cancellation.cancelled() != asio::cancellation_type::none) co_return;
   }
 }
 

@@ -23,7 +23,7 @@ asio::awaitable<HeartbeatReply> send_heartbeat(const PoolAddress& pool, const No
                                                const IdentitySecretKey& key,
                                                std::chrono::milliseconds timeout);
 
-// Heartbeats forever (until cancelled).
+// Heartbeats until cancelled (per-operation cancellation of the coroutine).
 asio::awaitable<void> heartbeat_loop(HeartbeatConfig config, const IdentitySecretKey& key,
                                      Logger log);
 

@@ -3,11 +3,14 @@
 #include <CLI/CLI.hpp>
 #include <asio.hpp>
 #include <iostream>
+#include <optional>
+#include <vector>
 
 #include "common/command_line.hpp"
 #include "common/key_store.hpp"
 #include "common/logging.hpp"
 #include "common/protocol_option.hpp"
+#include "common/operator_signals.hpp"
 #include "node/heartbeat.hpp"
 #include "node/node_server.hpp"
 #include "node/v0_1_heartbeat.hpp"
@@ -22,11 +25,16 @@ int main(int argc, char** argv) {
       "With --protocol 0.1 it is a node of torpydo's TPDP/0.1 instead (no identity, no "
       "--data-dir): its exit policy and limits still apply; destinations the policy refuses are "
       "reached only if a --pool lists them as nodes, and only for a TPDP/0.1 handshake."};
-  std::string listen_text, advertise_text, data_dir, policy_text, log_level = "info";
+  std::string listen_text, advertise_text, data_dir, policy_text, log_level = "info", log_file;
   std::string protocol_text = "1";
+  app.footer(
+      "Signals: SIGTERM or SIGINT stops accepting circuits and heartbeats, lets open circuits "
+      "finish for up to --grace seconds, then exits 0 (a second signal ends them at once); SIGHUP "
+      "reopens --log-file.");
   std::vector<std::string> pool_texts;
   bool lab = false, print_fingerprint = false, log_destinations = false;
-  double handshake_timeout = 10, connect_timeout = 10, idle_timeout = 300, heartbeat_retry = -1;
+  double handshake_timeout = 10, connect_timeout = 10, idle_timeout = 300, heartbeat_retry = -1,
+         grace = 30;
   std::size_t max_circuits = 16384, max_handshakes = 256;
   app.add_option("--listen", listen_text,
                  "Address to listen on, HOST:PORT or [V6]:PORT (e.g. 0.0.0.0:6001)");
@@ -66,8 +74,14 @@ int main(int argc, char** argv) {
                "Log exit destinations at info (hidden by default)");
   app.add_flag("--print-fingerprint", print_fingerprint,
                "Print the node's identity fingerprint (creating the key if needed) and exit");
+  app.add_option("--grace", grace,
+                 "Seconds open circuits may take to finish after SIGTERM/SIGINT (0: none)")
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();
+  app.add_option("--log-file", log_file,
+                 "Append the log to FILE (created 0640) instead of stderr; SIGHUP reopens it")
+      ->type_name("FILE");
   if (auto status = parse_command_line(app, argc, argv, "tpdp-node")) return *status;
   const ProtocolVersion protocol = *parse_protocol_version(protocol_text);
   const bool v0_1 = protocol == ProtocolVersion::tpdp0_1;
@@ -85,7 +99,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    auto log = make_logger("tpdp-node", log_level);
+    auto log = make_logger("tpdp-node", log_level, log_file);
     if (v0_1) log->warn("{}", kTpdp01Warning);
     if (v0_1 && !data_dir.empty()) log->warn("--data-dir is not used with TPDP/0.1 (no keys)");
     // TPDP/0.1 nodes have no keys: nothing is read or written.
@@ -126,15 +140,29 @@ int main(int argc, char** argv) {
     config.idle_timeout = seconds_option(idle_timeout, "--idle-timeout");
     config.heartbeat_retry =
         seconds_option(heartbeat_retry > 0 ? heartbeat_retry : (lab ? 1 : 10), "--heartbeat-retry");
+    if (!(grace >= 0) || grace > 86400) {
+      throw std::invalid_argument("--grace must be 0 to 86400 seconds (1 day)");
+    }
+    auto grace_period = std::chrono::milliseconds(static_cast<long long>(grace * 1000));
     config.max_circuits = max_circuits;
     config.max_handshakes_per_source = max_handshakes;
     config.log_destinations = log_destinations;
 
+    // The server outlives the io_context: circuits still open when it stops
+    // are destroyed with it, and give their buffers back to the server.
+    std::optional<NodeServer> server;
+    // Outlive the io_context too: heartbeat coroutines hold slots of them.
+    std::vector<asio::cancellation_signal> stop_heartbeats(config.pools.size());
     asio::io_context io(1);
     NodeDescriptor self{loaded.keys.identity.public_key, loaded.keys.onion.public_key, "", 0};
     const IdentitySecretKey signing_key = loaded.keys.identity.secret_key.clone();
-    NodeServer server(io.get_executor(), config, std::move(loaded.keys), log);
-    auto bound = server.local_endpoint();
+    server.emplace(io.get_executor(), config, std::move(loaded.keys), log);
+    // On every way out, the listening socket goes before the io_context.
+    struct StopListening {
+      std::optional<NodeServer>& server;
+      ~StopListening() { server->stop(); }
+    } stop_listening{server};
+    auto bound = server->local_endpoint();
     HostPort advertised =
         config.advertise.value_or(HostPort{bound.address().to_string(), bound.port()});
     if (!config.advertise && bound.address().is_unspecified()) {
@@ -152,23 +180,47 @@ int main(int argc, char** argv) {
                    : "fingerprint " + fingerprint(self.identity));
     log->info("exit policy: {}", config.exit_policy.to_string());
     if (config.pools.empty()) log->warn("no --pool given: this node is not listed anywhere");
-    for (const auto& pool : config.pools) {
+    for (std::size_t i = 0; i < config.pools.size(); ++i) {
+      const auto& pool = config.pools[i];
       if (v0_1) {
         V01HeartbeatConfig hb{pool.address, advertised, config.heartbeat_retry,
                               std::chrono::seconds(10)};
-        asio::co_spawn(io, v0_1_heartbeat_loop(hb, log), asio::detached);
+        asio::co_spawn(io, v0_1_heartbeat_loop(hb, log),
+                       asio::bind_cancellation_slot(stop_heartbeats[i].slot(), asio::detached));
         continue;
       }
       HeartbeatConfig hb{pool, self, config.heartbeat_retry, std::chrono::seconds(10)};
-      asio::co_spawn(io, heartbeat_loop(hb, signing_key, log), asio::detached);
+      asio::co_spawn(io, heartbeat_loop(hb, signing_key, log),
+                     asio::bind_cancellation_slot(stop_heartbeats[i].slot(), asio::detached));
     }
-    asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](std::error_code, int sig) {
-      log->info("signal {}: shutting down", sig);
-      server.stop();
+    // Graceful stop: no new circuits, no heartbeats (the pool drops the
+    // node), open circuits finish within the grace period, then exit 0.
+    auto shut_down = [&]() -> asio::awaitable<void> {
+      std::size_t open = server->active_circuits();
+      server->stop();
+      for (auto& s : stop_heartbeats) s.emit(asio::cancellation_type::terminal);
+      if (open > 0) {
+        log->info("waiting up to {} s for {} open circuit(s) to finish", grace, open);
+      }
+      std::size_t left = co_await server->drain(grace_period);
+      if (left > 0) {
+        log->warn("grace period over: closing {} open circuit(s)", left);
+      } else {
+        log->info("no circuit open: exiting");
+      }
       io.stop();
+    };
+    OperatorSignals signals(io.get_executor(), log, [&](int sig, int count) {
+      if (count == 1) {
+        log->info("signal {}: no longer accepting circuits", sig);
+        asio::co_spawn(io, shut_down(), asio::detached);
+      } else {
+        log->warn("signal {} again: closing {} open circuit(s) now", sig,
+                  server->active_circuits());
+        io.stop();
+      }
     });
-    asio::co_spawn(io, server.run(), asio::detached);
+    asio::co_spawn(io, server->run(), asio::detached);
     io.run();
     return 0;
   } catch (const std::exception& e) {

@@ -24,8 +24,20 @@ NodeServer::~NodeServer() = default;
 
 void NodeServer::stop() {
   stopping_ = true;
-  std::error_code ec;
-  acceptor_.close(ec);
+  acceptor_.reset();  // a pending accept completes with operation_aborted
+}
+
+asio::awaitable<std::size_t> NodeServer::drain(std::chrono::steady_clock::duration grace) {
+  // Polled: circuits end in many places, and a tenth of a second is soon
+  // enough for an exit.
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  asio::steady_timer tick(co_await asio::this_coro::executor);
+  while (active_circuits_ > 0 && std::chrono::steady_clock::now() < deadline) {
+    tick.expires_after(std::min<std::chrono::steady_clock::duration>(
+        std::chrono::milliseconds(100), deadline - std::chrono::steady_clock::now()));
+    co_await tick.async_wait(use_tuple);
+  }
+  co_return active_circuits_;
 }
 
 asio::awaitable<void> NodeServer::run() {
@@ -35,7 +47,7 @@ asio::awaitable<void> NodeServer::run() {
 asio::awaitable<void> NodeServer::accept_loop() {
   auto ex = co_await asio::this_coro::executor;
   while (!stopping_) {
-    auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
+    auto [ec, socket] = co_await acceptor_->async_accept(use_tuple);
     if (ec == asio::error::operation_aborted || stopping_) break;
     if (ec) {
       log_->warn("accept failed: {}", ec.message());

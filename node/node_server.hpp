@@ -3,8 +3,10 @@
 #pragma once
 
 #include <asio.hpp>
+#include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/logging.hpp"
@@ -23,8 +25,14 @@ class NodeServer {
   NodeServer(asio::any_io_executor ex, NodeConfig config, NodeKeys keys, Logger log);
   ~NodeServer();
   asio::awaitable<void> run();
+  // Stops accepting: the listening socket is closed (new connections are
+  // refused) and destroyed, so that the server holds no I/O object and may
+  // outlive the io_context whose pending circuits use its buffers.
   void stop();
-  tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
+  // After stop(): waits until every open circuit has ended, or the grace
+  // period is over; returns how many are still open.
+  asio::awaitable<std::size_t> drain(std::chrono::steady_clock::duration grace);
+  tcp::endpoint local_endpoint() const { return acceptor_->local_endpoint(); }
   std::size_t active_circuits() const { return active_circuits_; }
 
  private:
@@ -39,7 +47,7 @@ class NodeServer {
   NodeConfig config_;
   NodeKeys keys_;
   Logger log_;
-  tcp::acceptor acceptor_;
+  std::optional<tcp::acceptor> acceptor_;
   BufferPool buffers_;
   ThrottledWarning refusals_;
   std::size_t active_circuits_ = 0;

@@ -8,6 +8,7 @@
 #include "common/key_store.hpp"
 #include "common/logging.hpp"
 #include "common/protocol_option.hpp"
+#include "common/operator_signals.hpp"
 #include "pool/pool_server.hpp"
 
 int main(int argc, char** argv) {
@@ -19,13 +20,14 @@ int main(int argc, char** argv) {
       "pool's key (DATA_DIR/pool.key, created on first start).\n"
       "With --protocol 0.1 it is a pool of torpydo's TPDP/0.1 instead: unsigned heartbeats and "
       "list, no key and no --data-dir."};
+  app.footer("Signals: SIGTERM or SIGINT stops the pool (exit 0); SIGHUP reopens --log-file.");
   std::string listen_text = "127.0.0.1:8080";
   std::string data_dir;
   bool print_fingerprint = false;
   bool lab = false;
   int interval = -1, expiry = -1, sweep = -1;
   std::size_t max_nodes = 10000;
-  std::string log_level = "info";
+  std::string log_level = "info", log_file;
   std::string protocol_text = "1";
   app.add_option("--listen", listen_text, "Address to listen on, HOST:PORT or [V6]:PORT")
       ->capture_default_str();
@@ -45,6 +47,9 @@ int main(int argc, char** argv) {
   app.add_flag("--lab", lab, "One-machine lab profile: short heartbeat, expiry and sweep timers");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();
+  app.add_option("--log-file", log_file,
+                 "Append the log to FILE (created 0640) instead of stderr; SIGHUP reopens it")
+      ->type_name("FILE");
   if (auto status = parse_command_line(app, argc, argv, "tpdp-pool")) return *status;
   const ProtocolVersion protocol = *parse_protocol_version(protocol_text);
   const bool v0_1 = protocol == ProtocolVersion::tpdp0_1;
@@ -62,7 +67,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    auto log = make_logger("tpdp-pool", log_level);
+    auto log = make_logger("tpdp-pool", log_level, log_file);
     if (v0_1) log->warn("{}", kTpdp01Warning);
     // TPDP/0.1 signs nothing: no key file at all.
     auto key = v0_1 ? LoadedPoolKey{} : load_or_create_pool_key(data_dir);
@@ -107,8 +112,7 @@ int main(int argc, char** argv) {
               protocol_name(protocol), format_host_port(ep.address().to_string(), ep.port()),
               v0_1 ? "no key: TPDP/0.1 lists are unsigned" : "fingerprint " + fp,
               config.heartbeat_interval.count(), config.expiry.count());
-    asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](std::error_code, int sig) {
+    OperatorSignals signals(io.get_executor(), log, [&](int sig, int) {
       log->info("signal {}: shutting down", sig);
       server.stop();
     });

@@ -18,6 +18,7 @@
 #include "common/command_line.hpp"
 #include "common/net.hpp"
 #include "common/protocol_option.hpp"
+#include "common/operator_signals.hpp"
 #include "examples/http_proxy/node_directory.hpp"
 #include "examples/http_proxy/proxy_session.hpp"
 
@@ -76,13 +77,14 @@ int main(int argc, char** argv) {
       "http://example.org/\n"
       "With --protocol 0.1 it uses a network of torpydo's insecure TPDP/0.1 instead (pools as "
       "HOST:PORT, no identities, no half-close)."};
+  app.footer("Signals: SIGTERM or SIGINT stops the proxy (exit 0); SIGHUP reopens --log-file.");
   std::string listen_text = "127.0.0.1:8686";
   std::vector<std::string> pool_texts;
   std::size_t hops = 3;
   std::string data_dir;
   double timeout = 10, idle_timeout = 120, refresh = 10;
   std::size_t max_connections = 512;
-  std::string log_level = "info";
+  std::string log_level = "info", log_file;
   std::string protocol_text = "1";
   app.add_option("--listen", listen_text,
                  "Address to accept clients on, HOST:PORT ([V6]:PORT for IPv6). Anyone who can "
@@ -119,7 +121,10 @@ int main(int argc, char** argv) {
                  "trace, debug, info, warn, error or off (debug logs each request's "
                  "destination and status; payload bytes are never logged)")
       ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  app.add_option("--log-file", log_file,
+                 "Append the log to FILE (created 0640) instead of stderr; SIGHUP reopens it")
+      ->type_name("FILE");
+  if (auto status = parse_command_line(app, argc, argv, "tpdp-http-proxy")) return *status;
 
   if (sodium_init() < 0) {
     std::cerr << "tpdp-http-proxy: error: libsodium failed to initialise\n";
@@ -127,9 +132,9 @@ int main(int argc, char** argv) {
   }
   Logger log;
   try {
-    log = make_logger("tpdp-http-proxy", log_level);
+    log = make_logger("tpdp-http-proxy", log_level, log_file);
   } catch (const std::exception& e) {
-    std::cerr << "tpdp-http-proxy: error: --log-level: " << e.what() << "\n";
+    std::cerr << "tpdp-http-proxy: error: " << e.what() << "\n";
     return 1;
   }
   try {
@@ -169,9 +174,7 @@ int main(int argc, char** argv) {
     log->info("listening on {}: HTTP and CONNECT through {}-hop {} circuits; pools {}",
               format_host_port(*listen), hops, protocol_name(protocol), pool_list);
 
-    asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](std::error_code ec, int sig) {
-      if (ec) return;
+    OperatorSignals signals(io.get_executor(), log, [&](int sig, int) {
       log->info("signal {}: stopping", sig);
       io.stop();
     });

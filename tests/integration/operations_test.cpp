@@ -1,5 +1,5 @@
 // Operating a network: pools going away and coming back, several pools,
-// IPv6, limits, key files.
+// IPv6, limits, key files, start-up errors (data dir, full disk, log file).
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -164,4 +164,169 @@ TEST_CASE("a stalled handshake ends with the timeout status and an idle circuit 
   REQUIRE(status);
   CHECK(*status == 1);
   CHECK(net.node(0).stderr_text().find("timeout after") != std::string::npos);
+}
+
+namespace {
+
+struct Started {
+  std::optional<int> status;
+  std::string out, err;
+};
+
+Started start(const TempDir& dir, std::vector<std::string> argv, const std::string& name) {
+  Process p(std::move(argv), dir / (name + ".out"), dir / (name + ".err"));
+  auto status = p.wait_exit(10s);
+  return {status, p.stdout_text(), p.stderr_text()};
+}
+
+// Runs a program in a mount namespace of its own (unshare: root only) in
+// which `setup` first mounts a tmpfs on MOUNTPOINT ($1); then "mounted" is
+// printed, the program runs (@MNT@ in argv is the mount point), and what it
+// left on the tmpfs is listed in MOUNTPOINT.after. The mount ends with the
+// process. nullopt when the namespace or the mount is not possible here.
+std::optional<Started> start_on_tmpfs(const TempDir& dir, const std::string& setup,
+                                      std::vector<std::string> argv, const std::string& name) {
+  fs::path mountpoint = dir / (name + ".mnt");
+  fs::create_directories(mountpoint);
+  std::vector<std::string> full = {"/usr/bin/unshare",
+                                   "--mount",
+                                   "--propagation",
+                                   "private",
+                                   "/bin/sh",
+                                   "-c",
+                                   setup +
+                                       "\necho mounted\nm=$1; shift\n\"$@\"; s=$?\n"
+                                       "ls -AR \"$m\" > \"$m.after\"\nexit $s\n",
+                                   "sh",
+                                   mountpoint.string()};
+  for (auto& a : argv) {
+    std::string::size_type at;
+    while ((at = a.find("@MNT@")) != std::string::npos) a.replace(at, 5, mountpoint.string());
+    full.push_back(a);
+  }
+  if (!fs::exists(full[0]) || ::geteuid() != 0) return std::nullopt;
+  auto r = start(dir, full, name);
+  if (r.out.rfind("mounted", 0) != 0) {
+    WARN("skipped: cannot mount a tmpfs in a new mount namespace here: " << r.err);
+    return std::nullopt;
+  }
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("an unusable data dir stops the node and the pool with a clear error") {
+  TempDir dir;
+  std::string listen = "127.0.0.1:" + std::to_string(free_port());
+  write_file(dir / "a-file", "not a directory");
+  for (const char* program : {"node", "pool"}) {
+    INFO(program);
+    auto not_dir =
+        start(dir, {bin(program), "--listen", listen, "--data-dir", (dir / "a-file").string()},
+              std::string(program) + "-file");
+    REQUIRE(not_dir.status);
+    CHECK(*not_dir.status == 1);
+    CHECK(not_dir.err.find("data directory " + (dir / "a-file").string() + " is not a directory") !=
+          std::string::npos);
+
+    // Under /proc nothing can be created, even by root.
+    auto cannot_create =
+        start(dir, {bin(program), "--listen", listen, "--data-dir", "/proc/tpdp-test/data"},
+              std::string(program) + "-proc");
+    REQUIRE(cannot_create.status);
+    CHECK(*cannot_create.status == 1);
+    CHECK(cannot_create.err.find("cannot create data directory /proc/tpdp-test/data") !=
+          std::string::npos);
+  }
+
+  // Not writable: a read-only file system (root is refused too), else a mode.
+  auto read_only = start_on_tmpfs(dir, "mount -t tmpfs -o ro,size=16k tmpfs \"$1\" || exit 77",
+                                  {bin("node"), "--listen", listen, "--data-dir", "@MNT@"}, "ro");
+  if (read_only) {
+    REQUIRE(read_only->status);
+    CHECK(*read_only->status == 1);
+    CHECK(read_only->err.find("data directory " + (dir / "ro.mnt").string() +
+                              " is not writable: Read-only file system") != std::string::npos);
+  } else if (::geteuid() != 0) {
+    fs::create_directories(dir / "locked");
+    ::chmod((dir / "locked").c_str(), 0500);
+    auto locked = start(
+        dir, {bin("node"), "--listen", listen, "--data-dir", (dir / "locked").string()}, "locked");
+    REQUIRE(locked.status);
+    CHECK(*locked.status == 1);
+    CHECK(locked.err.find("data directory " + (dir / "locked").string() + " is not writable") !=
+          std::string::npos);
+  }
+}
+
+TEST_CASE("a full disk at first start: a clear error and no key file left behind") {
+  TempDir dir;
+  // A 4 KiB tmpfs, filled up before the node starts; data/ costs no blocks.
+  auto full =
+      start_on_tmpfs(dir,
+                     "mount -t tmpfs -o size=4k tmpfs \"$1\" || exit 77\n"
+                     "mkdir \"$1/data\"\n"
+                     "cat /dev/zero > \"$1/filler\" 2>/dev/null",
+                     {bin("node"), "--data-dir", "@MNT@/data", "--print-fingerprint"}, "full");
+  if (!full) return;  // skipped (reported)
+  REQUIRE(full->status);
+  CHECK(*full->status == 1);
+  fs::path key = dir / "full.mnt" / "data" / "node.key";
+  CHECK(full->err ==
+        "tpdp-node: error: cannot write " + key.string() + ": No space left on device\n");
+  std::string left = read_file(dir / "full.mnt.after");
+  INFO(left);
+  CHECK(left.find("filler") != std::string::npos);
+  CHECK(left.find("node.key") == std::string::npos);  // no key, no temporary file
+}
+
+TEST_CASE("a damaged pool key or an empty node key: refuse to start, name the file, keep it") {
+  TempDir dir;
+  auto created = start(
+      dir, {bin("pool"), "--data-dir", (dir / "p").string(), "--print-fingerprint"}, "create");
+  REQUIRE(created.status == 0);
+  fs::path pool_key = dir / "p" / "pool.key";
+  std::string key = read_file(pool_key);
+  key[key.size() / 2] ^= 0x20;
+  write_file(pool_key, key);
+  ::chmod(pool_key.c_str(), 0600);
+  auto pool = start(dir,
+                    {bin("pool"), "--listen", "127.0.0.1:" + std::to_string(free_port()),
+                     "--data-dir", (dir / "p").string()},
+                    "pool");
+  REQUIRE(pool.status);
+  CHECK(*pool.status == 1);
+  CHECK(pool.err.find("refusing to start: key file " + pool_key.string() + " is unusable") !=
+        std::string::npos);
+  CHECK(read_file(pool_key) == key);
+
+  // What a crash while writing on a full disk could leave: an empty file.
+  fs::create_directories(dir / "n");
+  fs::path node_key = dir / "n" / "node.key";
+  write_file(node_key, "");
+  ::chmod(node_key.c_str(), 0600);
+  auto node = start(dir,
+                    {bin("node"), "--listen", "127.0.0.1:" + std::to_string(free_port()),
+                     "--data-dir", (dir / "n").string()},
+                    "node");
+  REQUIRE(node.status);
+  CHECK(*node.status == 1);
+  CHECK(node.err.find("refusing to start: key file " + node_key.string() + " is unusable") !=
+        std::string::npos);
+  CHECK(fs::file_size(node_key) == 0);
+}
+
+TEST_CASE("a log file that cannot be opened stops the program naming it") {
+  TempDir dir;
+  for (const char* program : {"node", "pool"}) {
+    INFO(program);
+    auto r = start(dir,
+                   {bin(program), "--listen", "127.0.0.1:" + std::to_string(free_port()),
+                    "--data-dir", (dir / program).string(), "--log-file", "/proc/tpdp-test/log"},
+                   program);
+    REQUIRE(r.status);
+    CHECK(*r.status == 1);
+    CHECK(r.err.find("cannot open log file /proc/tpdp-test/log: No such file or directory") !=
+          std::string::npos);
+  }
 }
