@@ -9,13 +9,14 @@ parse_run_options exercise-1 "$@"
 PROTOCOL=1
 V01=()
 lab down >/dev/null 2>&1 || true
+rm -rf "$LAB_DIR/logs"
 trap stop_network EXIT
 NEXT_PORT=$BASE_PORT
 
 start() { # NAME PORT COMMAND...: shows the command, starts it in the background (recorded)
   local name=$1 port=$2
   shift 2
-  echo "\$ $* &" | sed "s|$build_dir/||; s|$LAB_DIR|\$LAB|g"
+  echo "\$ $* &" | sed "s|$LAB_DIR|\$LAB|g; s|$labs_root/||g"
   lab spawn "$name" "$port" -- "$@" >/dev/null
 }
 

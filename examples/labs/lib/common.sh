@@ -56,7 +56,7 @@ start_network() {
   V01=()
   [ "$PROTOCOL" = 0.1 ] && V01=(--protocol 0.1)
   lab down >/dev/null 2>&1 || true # what an earlier, interrupted run left
-  rm -rf "$LAB_DIR/caps"
+  rm -rf "$LAB_DIR/caps" "$LAB_DIR/logs" "$LAB_DIR"/advertised-*
   trap stop_network EXIT
   lab up --protocol "$PROTOCOL" --nodes "$2" --base-port "$BASE_PORT" >"$LAB_DIR/up.log" 2>&1 ||
     { cat "$LAB_DIR/up.log" >&2; exit 1; }
