@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Exercise 1: a pool, three nodes on chosen ports, a path of chosen nodes, and
 # each hop's log. The commands are printed as you would type them. See README.md.
+# shellcheck disable=SC2034  # PROTOCOL, V01 and NEXT_PORT are read by lib/common.sh
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=../lib/common.sh
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$here/../lib/common.sh"
 parse_run_options exercise-1 "$@"
 
@@ -43,7 +44,7 @@ show client nodes
 
 say "4. A path we choose: node3, then node1, then node2"
 path=$(node_addr node3),$(node_addr node1),$(node_addr node2)
-show client -v --path "$path" get http://127.0.0.1:$WEB_PORT/ 2>&1 | grep -v 'trusting pool'
+show client -v --path "$path" get "http://127.0.0.1:$WEB_PORT/" 2>&1 | grep -v 'trusting pool'
 
 say "5. Each hop's log"
 for ((i = 0; i < 50; i++)); do # the nodes log the close once both ends have gone (at most 5 s)

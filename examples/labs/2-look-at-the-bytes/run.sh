@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Exercise 2: a tap on every link of a 3-hop path; compare the bytes. See README.md.
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=../lib/common.sh
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$here/../lib/common.sh"
 parse_run_options exercise-2 "$@"
 
@@ -20,12 +20,12 @@ echo "the web page at 127.0.0.1:$web_tap (a tap in front of the server); capture
 
 path=$(node_addr a),$(node_addr b),$(node_addr c)
 say "1. Fetch the page through a, b, c"
-show client --path "$path" get -o "$LAB_DIR/fetch-1.txt" http://127.0.0.1:$web_tap/
+show client --path "$path" get -o "$LAB_DIR/fetch-1.txt" "http://127.0.0.1:$web_tap/"
 say "2. Make the page 1000 bytes longer and fetch it again"
 python3 -c 'import sys; sys.stdout.write(open(sys.argv[1]).read() + "x" * 1000)' "$page" \
   >"$page.new"
 mv "$page.new" "$page"
-show client --path "$path" get -o "$LAB_DIR/fetch-2.txt" http://127.0.0.1:$web_tap/
+show client --path "$path" get -o "$LAB_DIR/fetch-2.txt" "http://127.0.0.1:$web_tap/"
 
 say "3. Compare the links: client->a, a->b, b->c, c->web"
 show python3 "$here/compare_links.py" "$LAB_DIR/caps" a b c web

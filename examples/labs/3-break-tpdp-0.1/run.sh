@@ -3,7 +3,7 @@
 # destination and the page (two-time pad), then redirect a fetch to another
 # port by flipping bits of the encrypted port. See README.md.
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=../lib/common.sh
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$here/../lib/common.sh"
 parse_run_options exercise-3 "$@"
 
@@ -18,7 +18,7 @@ echo "web servers: bank on 127.0.0.1:$BANK, attacker's on 127.0.0.1:$EVIL;" \
 
 say "1. The victim fetches the bank's page through node1, node2 and exit"
 path=$(node_addr node1),$(node_addr node2),$(node_addr exit)
-show client --path "$path" get http://127.0.0.1:$BANK/ 2>&1 | grep -v 'is INSECURE'
+show client --path "$path" get "http://127.0.0.1:$BANK/" 2>&1 | grep -v 'is INSECURE'
 
 say "2. The attacker has only the two directions of the link into exit"
 # The last connection the tap saw (a port probe may have made an empty one first).
@@ -34,5 +34,5 @@ mask=$(printf '%04x' $((BANK ^ EVIL)))
 echo "flip mask: $BANK XOR $EVIL = 0x$mask at forward byte 75 (tpdp-tap --flip 75:$mask)"
 add_tapped_node exit2 self --flip "75:$mask"
 path=$(node_addr node1),$(node_addr node2),$(node_addr exit2)
-show client --path "$path" get http://127.0.0.1:$BANK/ 2>&1 | grep -v 'is INSECURE'
+show client --path "$path" get "http://127.0.0.1:$BANK/" 2>&1 | grep -v 'is INSECURE'
 echo "(the client asked for 127.0.0.1:$BANK and cannot tell: nothing is authenticated)"

@@ -2,7 +2,7 @@
 # Exercise 4: the attacks of exercise 3 on TPDP/1, and an impersonated hop:
 # each one fails, and the client says why. See README.md.
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=../lib/common.sh
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$here/../lib/common.sh"
 parse_run_options exercise-4 "$@"
 
@@ -17,7 +17,7 @@ echo "web servers: bank on 127.0.0.1:$BANK, attacker's on 127.0.0.1:$EVIL;" \
 
 say "1. The victim fetches the bank's page through node1, node2 and exit"
 path=$(node_addr node1),$(node_addr node2),$(node_addr exit)
-show client --path "$path" get http://127.0.0.1:$BANK/
+show client --path "$path" get "http://127.0.0.1:$BANK/"
 
 say "2. The two-time pad of exercise 3 on the link into exit"
 last=$(find "$LAB_DIR/caps/exit" -name 'conn-*.forward' -size +0 | sort -V | tail -n 1)
@@ -35,7 +35,7 @@ echo "flip mask: $BANK XOR $EVIL = 0x$mask at forward byte 81 (tpdp-tap --flip 8
 add_tapped_node exit2 self --flip "81:$mask"
 path=$(node_addr node1),$(node_addr node2),$(node_addr exit2)
 status=0
-show client --path "$path" get http://127.0.0.1:$BANK/ || status=$?
+show client --path "$path" get "http://127.0.0.1:$BANK/" || status=$?
 echo "(exit status $status)"
 
 say "4. An impersonated hop: node 'victim' is listed at an address that leads to node1"
@@ -43,5 +43,5 @@ add_tapped_node victim "$(node_addr node1)"
 echo "the pool lists victim's key at $(node_addr victim); the tap there forwards to node1"
 path=$(node_addr node2),$(node_addr victim)
 status=0
-show client --path "$path" get http://127.0.0.1:$BANK/ || status=$?
+show client --path "$path" get "http://127.0.0.1:$BANK/" || status=$?
 echo "(exit status $status)"

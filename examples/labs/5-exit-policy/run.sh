@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Exercise 5: a node whose exit policy refuses one destination. See README.md.
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=../lib/common.sh
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$here/../lib/common.sh"
 parse_run_options exercise-5 "$@"
 
@@ -17,11 +17,11 @@ echo "web servers: bank on 127.0.0.1:$BANK, news on 127.0.0.1:$NEWS;" \
 path=$(node_addr node1),$(node_addr node2),$(node_addr strict)
 
 say "1. Through strict to the news: allowed"
-show client --path "$path" get http://127.0.0.1:$NEWS/
+show client --path "$path" get "http://127.0.0.1:$NEWS/"
 
 say "2. Through strict to the bank: refused by its exit policy"
 status=0
-show client --path "$path" get http://127.0.0.1:$BANK/ || status=$?
+show client --path "$path" get "http://127.0.0.1:$BANK/" || status=$?
 echo "(exit status $status)"
 
 say "3. What strict logged (never the page, only what an operator needs)"
