@@ -32,7 +32,8 @@ asio::awaitable<void> build_path(Client& client, const Options& options, const s
                                  std::uint16_t port) {
   co_await sync_all(client, options);
   auto started = std::chrono::steady_clock::now();
-  auto path = pick_random_path(client.nodes(), options.hops);
+  auto path = options.path.empty() ? pick_random_path(client.nodes(), options.hops)
+                                   : pick_listed_path(client.nodes(), options.path);
   co_await client.connect(path[0]);
   for (std::size_t i = 1; i < path.size(); ++i) co_await client.next_destination(path[i]);
   co_await client.open_stream(host, port);

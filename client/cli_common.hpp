@@ -14,6 +14,7 @@ namespace tpdp::cli {
 struct Options {
   std::vector<PoolAddress> pools;
   std::size_t hops = 3;
+  std::vector<std::string> path;  // --path: chosen nodes by address, instead of a random path
   std::filesystem::path data_dir;
   std::chrono::milliseconds timeout{10000};
   bool verbose = false;
@@ -24,7 +25,8 @@ struct Options {
 // fail as long as one answers; throws when none does.
 asio::awaitable<void> sync_all(Client& client, const Options& options);
 
-// Syncs, then builds a random path to host:port. Prints the path with --verbose.
+// Syncs, then builds a random path (or the --path given) to host:port. Prints the path with
+// --verbose.
 asio::awaitable<void> build_path(Client& client, const Options& options, const std::string& host,
                                  std::uint16_t port);
 

@@ -2,12 +2,14 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include <asio/experimental/as_tuple.hpp>
 
 #include "common/message_io.hpp"
 #include "common/v0_1_pool_list.hpp"
+#include "protocol/host.hpp"
 #include "protocol/identity.hpp"
 
 namespace tpdp {
@@ -161,6 +163,34 @@ std::vector<NodeDescriptor> pick_random_path(const std::vector<NodeDescriptor>& 
   }
   pool.resize(n);
   return pool;
+}
+
+std::vector<NodeDescriptor> pick_listed_path(const std::vector<NodeDescriptor>& nodes,
+                                             const std::vector<std::string>& addresses) {
+  if (addresses.empty()) throw std::invalid_argument("a path needs at least one hop");
+  std::vector<NodeDescriptor> path;
+  for (const auto& text : addresses) {
+    std::string error;
+    auto wanted = parse_host_port(text, &error);
+    if (!wanted) throw std::runtime_error("--path: '" + text + "': " + error);
+    // Compared in canonical form, so [::1]:6001 and an IPv6 node match.
+    auto canonical = format_host_port(*wanted);
+    auto listed = std::find_if(nodes.begin(), nodes.end(), [&](const NodeDescriptor& n) {
+      return format_host_port(n.host, n.port) == canonical;
+    });
+    if (listed == nodes.end()) {
+      throw std::runtime_error("--path: no listed node at " + canonical +
+                               " (tpdp-client nodes shows what the pools list)");
+    }
+    for (const auto& chosen : path) {
+      if (format_host_port(chosen.host, chosen.port) == canonical) {
+        throw std::runtime_error("--path: " + canonical +
+                                 " appears twice (a path's nodes are distinct)");
+      }
+    }
+    path.push_back(*listed);
+  }
+  return path;
 }
 
 Circuit& Client::circuit() {

@@ -102,4 +102,10 @@ std::filesystem::path default_client_data_dir();
 std::vector<NodeDescriptor> pick_random_path(const std::vector<NodeDescriptor>& nodes,
                                              std::size_t n);
 
+// The path a user chose: for each HOST:PORT in addresses, in order, the listed
+// node at that address. Throws std::runtime_error naming an address that is
+// malformed, not listed, or given twice (a path's nodes are distinct).
+std::vector<NodeDescriptor> pick_listed_path(const std::vector<NodeDescriptor>& nodes,
+                                             const std::vector<std::string>& addresses);
+
 }  // namespace tpdp

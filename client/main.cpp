@@ -7,6 +7,7 @@
 #include "client/cli_get.hpp"
 #include "common/command_line.hpp"
 #include "common/protocol_option.hpp"
+#include "protocol/host.hpp"
 
 int main(int argc, char** argv) {
   using namespace tpdp;
@@ -31,9 +32,18 @@ int main(int argc, char** argv) {
          "Pool index HOST:PORT, optionally pinned to its key: HOST:PORT@FINGERPRINT; may "
          "repeat (lists are merged). Unpinned pools are trusted on first use and remembered")
       ->required();
-  app.add_option("--hops", options.hops, "Nodes in the path (distinct)")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 16));
+  auto* hops_option = app.add_option("--hops", options.hops, "Nodes in the path (distinct)")
+                          ->capture_default_str()
+                          ->check(CLI::Range(1, 16));
+  app.add_option("--path", options.path,
+                 "For cat and get: this path instead of a random one, the listed nodes at these "
+                 "addresses in order (first hop first), comma-separated: "
+                 "HOST:PORT,HOST:PORT,... (an address the pools do not list is an error)")
+      ->delimiter(',')
+      ->excludes(hops_option)
+      ->check([](const std::string& text) {
+        return parse_host_port(text) ? std::string() : "not HOST:PORT: " + text;
+      });
   app.add_option("--data-dir", data_dir,
                  "Where pool keys trusted on first use are kept [default: $XDG_DATA_HOME/tpdp or "
                  "~/.local/share/tpdp]");
@@ -126,6 +136,10 @@ int main(int argc, char** argv) {
       if (get_progress || get_no_progress) get_options.progress = get_progress;
       options.verbose = options.verbose || get_verbose;
       return cli::run_get(options, get_options);
+    }
+    if (*socks && !options.path.empty()) {
+      std::cerr << "tpdp-client: error: --path applies to cat and get, not to socks\n";
+      return 2;
     }
     if (*socks) return cli::run_socks(options, socks_listen, socks_max_connections);
   } catch (const std::exception& e) {

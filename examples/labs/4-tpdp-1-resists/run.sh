@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Exercise 4: the attacks of exercise 3 on TPDP/1, and an impersonated hop:
+# each one fails, and the client says why. See README.md.
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$here/../lib/common.sh"
+parse_run_options exercise-4 "$@"
+
+start_network 1 2
+start_web bank "the vault code is 4-8-15-16-23-42"
+BANK=$WEB_PORT
+start_web evil "this is not your bank: type your password here"
+EVIL=$WEB_PORT
+add_tapped_node exit self
+echo "web servers: bank on 127.0.0.1:$BANK, attacker's on 127.0.0.1:$EVIL;" \
+  "node 'exit' listed at $(node_addr exit), a tap in front of it records to \$LAB/caps/exit/"
+
+say "1. The victim fetches the bank's page through node1, node2 and exit"
+path=$(node_addr node1),$(node_addr node2),$(node_addr exit)
+show client --path "$path" get "http://127.0.0.1:$BANK/"
+
+say "2. The two-time pad of exercise 3 on the link into exit"
+last=$(find "$LAB_DIR/caps/exit" -name 'conn-*.forward' -size +0 | sort -V | tail -n 1)
+last=${last%.forward}
+status=0
+show python3 "$(cd "$here/../3-break-tpdp-0.1" && pwd)/two_time_pad.py" "$last.forward" "$last.backward" ||
+  status=$?
+echo "(exit status $status)"
+
+say "3. Flipping the bits of the encrypted port, as in exercise 3"
+# On the link into the exit the port is at forward byte 68 (CREATE) + 3 (frame
+# header) + 1 (host length) + 9 ("127.0.0.1") = 81, inside the BEGIN frame.
+mask=$(printf '%04x' $((BANK ^ EVIL)))
+echo "flip mask: $BANK XOR $EVIL = 0x$mask at forward byte 81 (tpdp-tap --flip 81:$mask)"
+add_tapped_node exit2 self --flip "81:$mask"
+path=$(node_addr node1),$(node_addr node2),$(node_addr exit2)
+status=0
+show client --path "$path" get "http://127.0.0.1:$BANK/" || status=$?
+echo "(exit status $status)"
+
+say "4. An impersonated hop: node 'victim' is listed at an address that leads to node1"
+add_tapped_node victim "$(node_addr node1)"
+echo "the pool lists victim's key at $(node_addr victim); the tap there forwards to node1"
+path=$(node_addr node2),$(node_addr victim)
+status=0
+show client --path "$path" get "http://127.0.0.1:$BANK/" || status=$?
+echo "(exit status $status)"
