@@ -7,8 +7,8 @@
 #include "common/command_line.hpp"
 #include "common/key_store.hpp"
 #include "common/logging.hpp"
-#include "common/protocol_option.hpp"
 #include "common/operator_signals.hpp"
+#include "common/protocol_option.hpp"
 #include "pool/pool_server.hpp"
 
 int main(int argc, char** argv) {

@@ -17,8 +17,8 @@
 
 #include "common/command_line.hpp"
 #include "common/net.hpp"
-#include "common/protocol_option.hpp"
 #include "common/operator_signals.hpp"
+#include "common/protocol_option.hpp"
 #include "examples/http_proxy/node_directory.hpp"
 #include "examples/http_proxy/proxy_session.hpp"
 
