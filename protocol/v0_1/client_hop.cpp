@@ -22,10 +22,7 @@ Bytes ClientHop::take_output() {
 std::size_t ClientHop::feed(ByteView in) {
   std::size_t used = 0;
   while (waiting() && used < in.size()) {
-    std::size_t take = std::min(need_ - partial_.size(), in.size() - used);
-    partial_.insert(partial_.end(), in.begin() + static_cast<std::ptrdiff_t>(used),
-                    in.begin() + static_cast<std::ptrdiff_t>(used + take));
-    used += take;
+    used += take_step_bytes(partial_, need_, in, used);
     if (partial_.size() == need_) complete_step();
   }
   return used;

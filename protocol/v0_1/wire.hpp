@@ -2,6 +2,7 @@
 // keystream offsets of the nested handshake (spec/tpdp-0.1.md).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "protocol/bytes.hpp"
 #include "protocol/errors.hpp"
 
 namespace tpdp::v0_1 {
@@ -47,6 +49,17 @@ enum class ErrorByte : std::uint8_t {
 // "timeout", "protocol error", "destination connection error" or
 // "unknown error code N".
 std::string error_byte_meaning(std::uint8_t byte);
+
+// The handshakes read exact byte counts from a stream split anywhere: moves
+// bytes from in[used..] into `partial` until it holds `need`; returns how
+// many were taken.
+inline std::size_t take_step_bytes(Bytes& partial, std::size_t need, ByteView in,
+                                   std::size_t used) {
+  std::size_t take = std::min(need - partial.size(), in.size() - used);
+  partial.insert(partial.end(), in.begin() + static_cast<std::ptrdiff_t>(used),
+                 in.begin() + static_cast<std::ptrdiff_t>(used + take));
+  return take;
+}
 // The tpdp error for an error byte (unknown values: protocol_error).
 Errc errc_for_error_byte(std::uint8_t byte);
 

@@ -13,21 +13,6 @@ std::string port_s(std::uint16_t p) {
   return std::to_string(p);
 }
 
-// A 3-hop `cat` from a never-ending source, once at least min_bytes have
-// arrived (bounded wait). Its output is DIR/NAME.out.
-std::unique_ptr<Process> start_flowing_cat(Network& net, const TempDir& dir,
-                                           const TcpServer& source, const std::string& name,
-                                           std::uintmax_t min_bytes) {
-  write_file(dir / "empty", "");
-  auto client = net.start_client({"--hops", "3", "cat", "127.0.0.1", port_s(source.port())},
-                                 dir / "empty", name);
-  fs::path out = dir / (name + ".out");
-  for (int i = 0; i < 200 && fs::file_size(out) < min_bytes; ++i) {
-    std::this_thread::sleep_for(20ms);
-  }
-  REQUIRE(fs::file_size(out) >= min_bytes);
-  return client;
-}
 }  // namespace
 
 TEST_CASE("a byte flipped on a link is detected end to end") {

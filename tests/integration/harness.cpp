@@ -370,6 +370,20 @@ TcpServer::Handler http_handler(std::string body, int status) {
   };
 }
 
+std::unique_ptr<Process> start_flowing_cat(Network& net, const TempDir& dir,
+                                           const TcpServer& source, const std::string& name,
+                                           std::uintmax_t min_bytes) {
+  write_file(dir / "empty", "");
+  auto client = net.start_client({"--hops", "3", "cat", "127.0.0.1", std::to_string(source.port())},
+                                 dir / "empty", name);
+  fs::path out = dir / (name + ".out");
+  for (int i = 0; i < 250 && fs::file_size(out) < min_bytes; ++i) {
+    std::this_thread::sleep_for(20ms);
+  }
+  REQUIRE(fs::file_size(out) >= min_bytes);
+  return client;
+}
+
 void endless_source_handler(int fd) {
   std::string chunk(16384, 'x');
   for (int i = 0; i < 100000; ++i) {  // bounded: at most ~1.6 GB / ~100 s

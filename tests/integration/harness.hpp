@@ -151,7 +151,13 @@ class Tap {
   std::unique_ptr<TcpServer> server_;
 };
 
-std::string bin(const char* which);  // path of tpdp-pool / tpdp-node / tpdp-client
+std::string bin(const char* which);
+
+// A 3-hop `tpdp-client cat` from `source` with empty stdin, returned once at
+// least min_bytes have arrived in DIR/NAME.out (bounded: 5 s).
+std::unique_ptr<Process> start_flowing_cat(
+    Network& net, const TempDir& dir, const TcpServer& source, const std::string& name,
+    std::uintmax_t min_bytes);  // path of tpdp-pool / tpdp-node / tpdp-client
 
 }  // namespace tpdp::test
 

@@ -192,12 +192,10 @@ TEST_CASE("every node frees the circuit however it ends: descriptors back to the
     bool finished = false;
     auto vanish = [&]() -> asio::awaitable<void> {
       auto ex = co_await asio::this_coro::executor;
-      Circuit circuit(ex);
-      co_await circuit.connect(path[0]);
-      co_await circuit.extend(path[1]);
-      co_await circuit.extend(path[2]);
-      const std::string host = "127.0.0.1";
-      co_await circuit.begin(host, silent.port());
+      auto built = std::make_shared<Circuit>(ex);
+      std::string failure = co_await build_circuit(built, path, silent.port());
+      if (!failure.empty()) throw std::runtime_error(failure);
+      Circuit& circuit = *built;
       std::string request(1024, 'q');
       co_await asio::async_write(circuit, asio::buffer(request), asio::use_awaitable);
       asio::steady_timer pause(ex, 300ms);
@@ -216,12 +214,10 @@ TEST_CASE("every node frees the circuit however it ends: descriptors back to the
     TcpServer source(endless_source_handler);
     auto vanish = [&]() -> asio::awaitable<void> {
       auto ex = co_await asio::this_coro::executor;
-      Circuit circuit(ex);
-      co_await circuit.connect(path[0]);
-      co_await circuit.extend(path[1]);
-      co_await circuit.extend(path[2]);
-      const std::string host = "127.0.0.1";
-      co_await circuit.begin(host, source.port());
+      auto built = std::make_shared<Circuit>(ex);
+      std::string failure = co_await build_circuit(built, path, source.port());
+      if (!failure.empty()) throw std::runtime_error(failure);
+      Circuit& circuit = *built;
       std::vector<char> buf(65536);
       std::size_t got = 0;
       while (got < 200000)

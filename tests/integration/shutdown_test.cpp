@@ -34,21 +34,6 @@ TcpServer::Handler paced_source(const std::string& data) {
   };
 }
 
-// A client `cat` from source through all 3 nodes, once min_bytes have arrived (bounded).
-std::unique_ptr<Process> start_flowing_cat(Network& net, const TempDir& dir,
-                                           const TcpServer& source, const std::string& name,
-                                           std::uintmax_t min_bytes) {
-  write_file(dir / "empty", "");
-  auto client = net.start_client({"--hops", "3", "cat", "127.0.0.1", port_s(source.port())},
-                                 dir / "empty", name);
-  fs::path out = dir / (name + ".out");
-  for (int i = 0; i < 250 && fs::file_size(out) < min_bytes; ++i) {
-    std::this_thread::sleep_for(20ms);
-  }
-  REQUIRE(fs::file_size(out) >= min_bytes);
-  return client;
-}
-
 // True once connecting to the port is refused (bounded: 2 s).
 bool refuses_connections(std::uint16_t port) {
   for (int i = 0; i < 200; ++i) {
