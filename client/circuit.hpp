@@ -66,8 +66,7 @@ class Circuit {
   enum class RxState { ready, need_read, error };
 
   // Receive side: bytes from the socket, all layers removed.
-  RxState rx_deliver(std::size_t& copied, std::error_code& ec,
-                     const std::vector<asio::mutable_buffer>& out);
+  RxState rx_deliver(std::size_t& copied, std::error_code& ec, asio::mutable_buffer out);
   asio::mutable_buffer rx_space();
   void rx_received(std::size_t n);
   std::error_code rx_eof();
@@ -130,8 +129,13 @@ struct Circuit::ReadOp {
         self->rx_received(n);
       }
     }
-    std::vector<asio::mutable_buffer> out(asio::buffer_sequence_begin(buffers),
-                                          asio::buffer_sequence_end(buffers));
+    // Like a socket's read_some, fills the first non-empty buffer (no allocation per read).
+    asio::mutable_buffer out;
+    for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers);
+         ++it) {
+      out = asio::mutable_buffer(*it);
+      if (out.size() > 0) break;
+    }
     std::size_t copied = 0;
     std::error_code result;
     switch (self->rx_deliver(copied, result, out)) {
