@@ -10,7 +10,19 @@ NodeServer::NodeServer(asio::any_io_executor ex, NodeConfig config, NodeKeys key
       keys_(std::move(keys)),
       log_(std::move(log)),
       acceptor_(listen_on(ex, config_.listen)),
+      sweeper_(config_.idle_timeout),
       refusals_(log_) {}
+
+OnionKeypair NodeServer::take_ephemeral() {
+  if (!next_ephemeral_) return OnionKeypair::generate();
+  OnionKeypair k = std::move(*next_ephemeral_);
+  next_ephemeral_.reset();
+  return k;
+}
+
+void NodeServer::prepare_ephemeral() {
+  if (!next_ephemeral_) next_ephemeral_ = OnionKeypair::generate();
+}
 
 void NodeServer::stop() {
   stopping_ = true;
@@ -19,6 +31,7 @@ void NodeServer::stop() {
 }
 
 asio::awaitable<void> NodeServer::run() {
+  asio::co_spawn(co_await asio::this_coro::executor, sweeper_.run(stopping_), asio::detached);
   co_await accept_loop();
 }
 
@@ -68,11 +81,13 @@ asio::awaitable<void> NodeServer::serve(tcp::socket socket, std::string peer_ip)
   }
   ++active_circuits_;
   std::uint64_t id = next_circuit_id_++;
+  bool relaying = false;
   try {
-    co_await run_circuit(socket, id, peer_ip);
+    relaying = co_await run_circuit(socket, id, peer_ip);
   } catch (const std::exception& e) {
     log_->error("circuit {}: unexpected failure: {}", id, e.what());
   }
+  if (relaying) co_return;  // the relay owns the connection and the count now
   --active_circuits_;
   std::error_code ec;
   socket.close(ec);
