@@ -33,7 +33,7 @@ std::uint64_t raise_descriptor_limit() {
   return lim.rlim_cur;
 }
 
-std::optional<ProcessSample> sample_process(int pid) {
+std::optional<ProcessSample> sample_process(int pid, bool count_descriptors) {
   ProcessSample s;
   const std::string dir = "/proc/" + std::to_string(pid);
   std::ifstream stat(dir + "/stat");
@@ -58,6 +58,7 @@ std::optional<ProcessSample> sample_process(int pid) {
     if (auto v = kib("VmHWM:")) s.peak_bytes = *v;
   }
   std::error_code ec;
+  if (!count_descriptors) return s;
   for (auto it = std::filesystem::directory_iterator(dir + "/fd", ec);
        !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
     ++s.descriptors;

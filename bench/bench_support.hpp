@@ -34,7 +34,8 @@ struct ProcessSample {
   std::uint64_t peak_bytes = 0;  // VmHWM (highest RSS so far)
   std::size_t descriptors = 0;   // entries in /proc/PID/fd
 };
-std::optional<ProcessSample> sample_process(int pid);
+// Counting descriptors lists /proc/PID/fd: skipped when sampling often.
+std::optional<ProcessSample> sample_process(int pid, bool count_descriptors = true);
 
 // The nodes of a path, picked by their ports from the pool's list (pinned pool address).
 asio::awaitable<std::vector<NodeDescriptor>> path_by_ports(const std::string& pool_address,

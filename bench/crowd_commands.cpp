@@ -57,13 +57,16 @@ asio::awaitable<void> finish_many(Circuits& circuits, std::size_t concurrency) {
   co_await finished.wait();
 }
 
-// Fetches and checks `bytes` on every built circuit at once; returns how many came intact.
+// Fetches and checks `bytes` on every built circuit at once; returns how
+// many came intact. finish_seconds: when each intact one was complete.
 asio::awaitable<std::size_t> fetch_all(Circuits& circuits, std::uint64_t bytes,
-                                       std::size_t buffer_size) {
+                                       std::size_t buffer_size,
+                                       std::vector<double>* finish_seconds = nullptr) {
   auto ex = co_await asio::this_coro::executor;
   const StreamPattern pattern;
   std::size_t intact = 0;
   WaitGroup finished(ex, circuits.size());
+  auto start = Clock::now();
   auto one = [&](std::size_t i) -> asio::awaitable<void> {
     if (circuits[i]) {
       std::vector<std::uint8_t> buf(buffer_size);
@@ -71,6 +74,7 @@ asio::awaitable<std::size_t> fetch_all(Circuits& circuits, std::uint64_t bytes,
       try {
         co_await fetch_checked(*circuits[i], bytes, i * 7919, buf, pattern);
         ++intact;
+        if (finish_seconds) finish_seconds->push_back(seconds_since(start));
       } catch (const std::exception&) {
       }
     }
@@ -130,14 +134,15 @@ asio::awaitable<JsonLine> run_crowd(const Options& o) {
   auto watch = [&]() -> asio::awaitable<void> {
     asio::steady_timer tick(ex);
     while (transferring) {
-      if (auto s = sample_process(o.watch_pid)) busy_rss = std::max(busy_rss, s->rss_bytes);
+      if (auto s = sample_process(o.watch_pid, false)) busy_rss = std::max(busy_rss, s->rss_bytes);
       tick.expires_after(std::chrono::milliseconds(20));
       co_await tick.async_wait(asio::use_awaitable);
     }
   };
   asio::co_spawn(ex, watch(), asio::detached);
   auto start = Clock::now();
-  std::size_t intact = co_await fetch_all(circuits, o.bytes, 64 * 1024);
+  std::vector<double> finish;
+  std::size_t intact = co_await fetch_all(circuits, o.bytes, 64 * 1024, &finish);
   double secs = seconds_since(start);
   transferring = false;
   auto after = sample_process(o.watch_pid);
@@ -150,7 +155,10 @@ asio::awaitable<JsonLine> run_crowd(const Options& o) {
       .add("seconds", secs)
       .add("aggregate_mb_per_s",
            static_cast<double>(intact) * static_cast<double>(o.bytes) / secs / 1e6)
-      .add("busy_rss_bytes", static_cast<double>(busy_rss));
+      .add("busy_rss_bytes", static_cast<double>(busy_rss))
+      .add("finish_median_seconds", quantile(finish, 0.5))
+      .add("finish_p10_seconds", quantile(finish, 0.1))
+      .add("finish_p90_seconds", quantile(finish, 0.9));
   add_node_sample(out, "before", before);
   add_node_sample(out, "built", built);
   add_node_sample(out, "after", after);
