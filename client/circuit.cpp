@@ -92,29 +92,32 @@ std::error_code Circuit::rx_eof() {
 }
 
 Circuit::RxState Circuit::rx_deliver(std::size_t& copied, std::error_code& ec,
-                                     const std::vector<asio::mutable_buffer>& out) {
+                                     asio::mutable_buffer out) {
   if (v01_) return rx_deliver_v0_1(copied, ec, out);
+  // Fills `out` from as many opened DATA frames as there are; anything else
+  // (END, ERROR, a missing frame) after some bytes waits for the next call.
+  copied = 0;
   for (;;) {
     if (plain_len_ > 0) {
-      copied = asio::buffer_copy(out, asio::buffer(plain_, plain_len_));
-      plain_ += copied;
-      plain_len_ -= copied;
-      return RxState::ready;
+      std::size_t n = asio::buffer_copy(out + copied, asio::buffer(plain_, plain_len_));
+      plain_ += n;
+      plain_len_ -= n;
+      copied += n;
     }
-    if (asio::buffer_size(out) == 0) {
-      copied = 0;
-      return RxState::ready;
-    }
+    if (copied == out.size()) return RxState::ready;  // full (or an empty read)
     if (rx_got_end_) {
+      if (copied > 0) return RxState::ready;
       ec = asio::error::eof;
       return RxState::error;
     }
     if (!streaming_) {
+      if (copied > 0) return RxState::ready;
       ec = rx_error_ ? rx_error_ : asio::error::not_connected;
       return RxState::error;
     }
     auto d = hops_.back()->opener.open({rx_.data() + rx_start_, rx_end_ - rx_start_});
     if (needs_more(d)) {
+      if (copied > 0) return RxState::ready;
       if (rx_error_) {
         ec = rx_error_;
         return RxState::error;
@@ -123,8 +126,9 @@ Circuit::RxState Circuit::rx_deliver(std::size_t& copied, std::error_code& ec,
     }
     if (is_malformed(d)) {
       rx_error_ = make_error_code(std::get<Malformed>(d).code);
-      ec = rx_error_;
       close();
+      if (copied > 0) return RxState::ready;
+      ec = rx_error_;
       return RxState::error;
     }
     auto f = std::get<OpenedFrame>(d);
@@ -142,13 +146,15 @@ Circuit::RxState Circuit::rx_deliver(std::size_t& copied, std::error_code& ec,
         Errc code = is_value(m) ? std::get<ErrorMsg>(m).code : Errc::protocol_error;
         if (is_value(m)) error_detail_ = std::get<ErrorMsg>(m).reason;
         rx_error_ = make_error_code(code);
+        if (copied > 0) return RxState::ready;
         ec = rx_error_;
         return RxState::error;
       }
       default:
         rx_error_ = make_error_code(Errc::protocol_error);
-        ec = rx_error_;
         close();
+        if (copied > 0) return RxState::ready;
+        ec = rx_error_;
         return RxState::error;
     }
   }
@@ -212,6 +218,7 @@ asio::awaitable<void> Circuit::connect(const NodeDescriptor& first) {
     set_no_delay(socket_);
     Bytes create = encode_to_bytes(CreateMsg{first.identity, ntor.client_public()});
     co_await asio::async_write(socket_, asio::buffer(create), asio::use_awaitable);
+    ntor.prepare();  // while the node computes its answer
     Bytes reply(1);
     co_await asio::async_read(socket_, asio::buffer(reply), asio::use_awaitable);
     if (reply[0] == 0) {
@@ -259,6 +266,7 @@ asio::awaitable<void> Circuit::extend(const NodeDescriptor& next) {
   auto step = [&]() -> asio::awaitable<void> {
     Bytes payload = encode_to_bytes(extend);
     co_await send_control(FrameType::extend, payload);
+    ntor.prepare();  // while the request travels and the next node computes its answer
     frame = co_await read_control();
   };
   try {

@@ -143,20 +143,21 @@ asio::awaitable<void> Circuit::begin_v0_1(const std::string& host, std::uint16_t
   v01_->layers = builder.take_layers();
   // Bytes the destination sent right after the ETB: the start of the stream.
   Bytes early = builder.take_received();
-  std::copy(early.begin(), early.end(), rx_.begin());
+  // At most one handshake read's worth, far below rx_'s capacity.
+  std::copy(early.begin(), early.end(), rx_.data());
   rx_start_ = 0;
   rx_end_ = early.size();
   streaming_ = true;
 }
 
 Circuit::RxState Circuit::rx_deliver_v0_1(std::size_t& copied, std::error_code& ec,
-                                          const std::vector<asio::mutable_buffer>& out) {
+                                          asio::mutable_buffer out) {
   if (rx_end_ > rx_start_) {
     copied = asio::buffer_copy(out, asio::buffer(rx_.data() + rx_start_, rx_end_ - rx_start_));
     rx_start_ += copied;
     return RxState::ready;
   }
-  if (asio::buffer_size(out) == 0) {
+  if (out.size() == 0) {
     copied = 0;
     return RxState::ready;
   }

@@ -34,24 +34,34 @@ template <class T>
 asio::awaitable<void> store_result(asio::awaitable<T> op, std::optional<T>& out) {
   out.emplace(co_await std::move(op));
 }
+inline asio::awaitable<void> mark_done(asio::awaitable<void> op, bool& done) {
+  co_await std::move(op);
+  done = true;
+}
+// Throws Errc::timeout when the timer expires. Cancelled, it returns
+// quietly: usually the operation finished first, and an exception for every
+// deadline met costs microseconds on every step of every circuit.
+inline asio::awaitable<void> expire(asio::steady_timer& timer) {
+  auto [ec] = co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+  if (!ec) throw std::system_error(make_error_code(Errc::timeout));
+}
 }  // namespace detail
 
 // Runs op; if it has not finished after d, cancels it and throws
-// std::system_error(Errc::timeout). Errors from op propagate at once.
+// std::system_error(Errc::timeout). Errors from op propagate at once; if
+// the whole race is cancelled, throws asio::error::operation_aborted.
 template <class T>
 asio::awaitable<T> with_deadline(asio::awaitable<T> op, std::chrono::steady_clock::duration d) {
   auto ex = co_await asio::this_coro::executor;
   asio::steady_timer timer(ex, d);
-  auto expire = [](asio::steady_timer& t) -> asio::awaitable<void> {
-    auto [ec] = co_await t.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
-    if (!ec) throw std::system_error(make_error_code(Errc::timeout));
-    throw std::system_error(ec);
-  };
   if constexpr (std::is_void_v<T>) {
-    co_await first_of(std::move(op), expire(timer));
+    bool done = false;
+    co_await first_of(detail::mark_done(std::move(op), done), detail::expire(timer));
+    if (!done) throw std::system_error(asio::error::operation_aborted);
   } else {
     std::optional<T> result;
-    co_await first_of(detail::store_result(std::move(op), result), expire(timer));
+    co_await first_of(detail::store_result(std::move(op), result), detail::expire(timer));
+    if (!result) throw std::system_error(asio::error::operation_aborted);
     co_return std::move(*result);
   }
 }

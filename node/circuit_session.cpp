@@ -44,7 +44,9 @@ class CircuitSession {
   CircuitSession(NodeServer& node, tcp::socket& up, std::uint64_t id, std::string peer)
       : node_(node), up_(up), id_(id), peer_(std::move(peer)) {}
 
-  asio::awaitable<void> run();
+  // True when the circuit went on to relay: the relay then owns the
+  // connection and the circuit's place in the node's count.
+  asio::awaitable<bool> run();
 
  private:
   enum class Role { middle, exit };
@@ -61,6 +63,8 @@ class CircuitSession {
   asio::awaitable<void> send_error(Errc code, const std::string& reason);
   asio::awaitable<Established> extend(const ExtendMsg& m);
   asio::awaitable<Established> begin(const BeginMsg& m);
+  static void relay_ended(NodeServer& node, std::uint64_t id, Clock::time_point started,
+                          std::exception_ptr failure, const CircuitStats& stats);
 
   const NodeConfig& config() const { return node_.config_; }
   Logger& log() { return node_.log_; }
@@ -76,13 +80,13 @@ class CircuitSession {
   std::size_t rx_used_ = 0;  // bytes of rx_ consumed by opened frames
 };
 
-asio::awaitable<void> NodeServer::run_circuit(tcp::socket& up, std::uint64_t id,
+asio::awaitable<bool> NodeServer::run_circuit(tcp::socket& up, std::uint64_t id,
                                               const std::string& peer) {
   CircuitSession session(*this, up, id, peer);
-  co_await session.run();
+  co_return co_await session.run();
 }
 
-asio::awaitable<void> CircuitSession::run() {
+asio::awaitable<bool> CircuitSession::run() {
   auto started = Clock::now();
   set_no_delay(up_);
   HandshakeSlot slot(node_.handshakes_by_source_, peer_);
@@ -107,7 +111,7 @@ asio::awaitable<void> CircuitSession::run() {
       // The client went away (EOF, reset): nothing to answer.
       log()->debug("circuit {} from {}: closed during handshake: {}", id_, peer_,
                    e.code().message());
-      co_return;
+      co_return false;
     }
   }
   slot.release();
@@ -117,42 +121,47 @@ asio::awaitable<void> CircuitSession::run() {
       if (!reported) co_await with_deadline(send_error(failure, reason), std::chrono::seconds(1));
     } catch (const std::exception&) {
     }
-    co_return;
+    co_return false;
   }
 
-  const char* role = est->role == Role::exit ? "exit" : "relay";
-  if (est->role == Role::exit && !config().log_destinations) est->target = "(destination hidden)";
-  log()->info("circuit {} from {}: open as {} to {}", id_, peer_, role, est->target);
-  CircuitStats stats;
-  RelayContext ctx{node_.buffers_, stats, config().idle_timeout};
-  Bytes early(rx_.begin() + static_cast<std::ptrdiff_t>(rx_used_), rx_.end());
-  rx_.clear();
+  bool exit = est->role == Role::exit;
+  if (exit && !config().log_destinations) est->target = "(destination hidden)";
+  log()->info("circuit {} from {}: open as {} to {}", id_, peer_, exit ? "exit" : "relay",
+              est->target);
+  // The relay phase owns the sockets and keys from here; this session (and
+  // its frame buffer) ends now, so an idle circuit holds only what relays.
+  RelaySetup setup{std::move(up_),
+                   std::move(est->down),
+                   std::move(*forward_layer_),
+                   std::move(*backward_layer_),
+                   exit ? std::move(opener_) : std::optional<FrameOpener>(),
+                   exit ? std::move(sealer_) : std::optional<FrameSealer>(),
+                   Bytes(rx_.begin() + static_cast<std::ptrdiff_t>(rx_used_), rx_.end())};
+  NodeServer& node = node_;
+  std::uint64_t id = id_;
+  start_relay(std::move(setup), node.buffers_, node.sweeper_,
+              [&node, id, started](std::exception_ptr failure, const CircuitStats& stats) {
+                relay_ended(node, id, started, failure, stats);
+              });
+  co_return true;
+}
+
+void CircuitSession::relay_ended(NodeServer& node, std::uint64_t id, Clock::time_point started,
+                                 std::exception_ptr failure, const CircuitStats& stats) {
   std::string outcome = "closed";
-  try {
-    if (est->role == Role::middle) {
-      co_await relay_middle(up_, est->down, std::move(*forward_layer_), std::move(*backward_layer_),
-                            std::move(early), ctx);
-    } else {
-      co_await relay_exit(up_, est->down, std::move(*forward_layer_), std::move(*backward_layer_),
-                          std::move(*opener_), std::move(*sealer_), std::move(early), ctx);
-    }
-  } catch (const std::system_error& e) {
-    outcome = describe_outcome(e);
-  } catch (const asio::multiple_exceptions& e) {
-    // Both directions failed (one usually by cancellation): report the first.
+  if (failure) {
     try {
-      std::rethrow_exception(e.first_exception());
-    } catch (const std::system_error& first) {
-      outcome = describe_outcome(first);
-    } catch (const std::exception& first) {
-      outcome = first.what();
+      std::rethrow_exception(failure);
+    } catch (const std::system_error& e) {
+      outcome = describe_outcome(e);
+    } catch (const std::exception& e) {
+      outcome = e.what();
     }
   }
-  std::error_code ec;
-  est->down.close(ec);
+  --node.active_circuits_;
   auto secs = std::chrono::duration<double>(Clock::now() - started).count();
-  log()->info("circuit {}: {} after {:.3f} s ({} bytes forward, {} bytes back)", id_, outcome, secs,
-              stats.bytes_forward, stats.bytes_backward);
+  node.log_->info("circuit {}: {} after {:.3f} s ({} bytes forward, {} bytes back)", id, outcome,
+                  secs, stats.bytes_forward, stats.bytes_backward);
 }
 
 asio::awaitable<CircuitSession::Established> CircuitSession::control_phase(HandshakeSlot& slot) {
@@ -183,10 +192,12 @@ asio::awaitable<void> CircuitSession::create() {
     throw ControlFailure(Errc::unknown_identity,
                          "CREATE names identity " + fingerprint(create.node_id).substr(0, 16));
   }
-  auto reply = ntor_server_respond(keys.identity.public_key, keys.onion, create.client_public);
+  auto reply = ntor_server_respond(keys.identity.public_key, keys.onion, create.client_public,
+                                   node_.take_ephemeral());
   if (!reply) throw ControlFailure(Errc::protocol_error, "degenerate client key");
   CreatedMsg created{Errc::ok, reply->node_ephemeral, reply->auth};
   co_await write_message(up_, created);
+  node_.prepare_ephemeral();  // for the next CREATE, while this client works
   forward_layer_.emplace(reply->keys.forward_layer_key, reply->keys.forward_layer_iv);
   backward_layer_.emplace(reply->keys.backward_layer_key, reply->keys.backward_layer_iv);
   opener_.emplace(std::move(reply->keys.forward_frame_key));

@@ -11,6 +11,7 @@ NodeServer::NodeServer(asio::any_io_executor ex, NodeConfig config, NodeKeys key
       keys_(std::move(keys)),
       log_(std::move(log)),
       acceptor_(listen_on(ex, config_.listen)),
+      sweeper_(config_.idle_timeout),
       refusals_(log_) {
   if (config_.protocol == ProtocolVersion::tpdp0_1 && !config_.pools.empty()) {
     std::vector<HostPort> pools;
@@ -21,6 +22,17 @@ NodeServer::NodeServer(asio::any_io_executor ex, NodeConfig config, NodeKeys key
 }
 
 NodeServer::~NodeServer() = default;
+
+OnionKeypair NodeServer::take_ephemeral() {
+  if (!next_ephemeral_) return OnionKeypair::generate();
+  OnionKeypair k = std::move(*next_ephemeral_);
+  next_ephemeral_.reset();
+  return k;
+}
+
+void NodeServer::prepare_ephemeral() {
+  if (!next_ephemeral_) next_ephemeral_ = OnionKeypair::generate();
+}
 
 void NodeServer::stop() {
   stopping_ = true;
@@ -41,6 +53,7 @@ asio::awaitable<std::size_t> NodeServer::drain(std::chrono::steady_clock::durati
 }
 
 asio::awaitable<void> NodeServer::run() {
+  asio::co_spawn(co_await asio::this_coro::executor, sweeper_.run(stopping_), asio::detached);
   co_await accept_loop();
 }
 
@@ -93,15 +106,17 @@ asio::awaitable<void> NodeServer::serve(tcp::socket socket, std::string peer_ip)
   }
   ++active_circuits_;
   std::uint64_t id = next_circuit_id_++;
+  bool relaying = false;
   try {
     if (config_.protocol == ProtocolVersion::tpdp0_1) {
       co_await run_v0_1_circuit(socket, id, peer_ip);
     } else {
-      co_await run_circuit(socket, id, peer_ip);
+      relaying = co_await run_circuit(socket, id, peer_ip);
     }
   } catch (const std::exception& e) {
     log_->error("circuit {}: unexpected failure: {}", id, e.what());
   }
+  if (relaying) co_return;  // the relay owns the connection and the count now
   --active_circuits_;
   std::error_code ec;
   socket.close(ec);

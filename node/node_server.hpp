@@ -12,8 +12,10 @@
 #include "common/logging.hpp"
 #include "common/net.hpp"
 #include "node/buffer_pool.hpp"
+#include "node/idle_sweeper.hpp"
 #include "node/node_config.hpp"
 #include "protocol/identity.hpp"
+#include "protocol/ntor.hpp"
 
 namespace tpdp {
 
@@ -34,27 +36,37 @@ class NodeServer {
   asio::awaitable<std::size_t> drain(std::chrono::steady_clock::duration grace);
   tcp::endpoint local_endpoint() const { return acceptor_->local_endpoint(); }
   std::size_t active_circuits() const { return active_circuits_; }
+  std::size_t relaying_circuits() const { return sweeper_.watched(); }
+  std::size_t buffers_in_use() const { return buffers_.in_use(); }
 
  private:
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve(tcp::socket socket, std::string peer_ip);
-  // circuit_session.cpp
-  asio::awaitable<void> run_circuit(tcp::socket& up, std::uint64_t id, const std::string& peer);
+  // circuit_session.cpp. True when the circuit went on to relay: the relay
+  // then owns the socket and decrements active_circuits_ when it ends.
+  asio::awaitable<bool> run_circuit(tcp::socket& up, std::uint64_t id, const std::string& peer);
   // v0_1_session.cpp
   asio::awaitable<void> run_v0_1_circuit(tcp::socket& up, std::uint64_t id,
                                          const std::string& peer);
+
+  // The ephemeral key pair for the next CREATE, made after the previous
+  // CREATED went out: off the handshake's path. Used once, then replaced.
+  OnionKeypair take_ephemeral();
+  void prepare_ephemeral();
 
   NodeConfig config_;
   NodeKeys keys_;
   Logger log_;
   std::optional<tcp::acceptor> acceptor_;
   BufferPool buffers_;
+  IdleSweeper sweeper_;
   ThrottledWarning refusals_;
   std::size_t active_circuits_ = 0;
   std::map<std::string, std::size_t> handshakes_by_source_;
   std::uint64_t next_circuit_id_ = 1;
   bool stopping_ = false;
   std::unique_ptr<V01ListedNodes> v0_1_listed_nodes_;  // TPDP/0.1 with pools only
+  std::optional<OnionKeypair> next_ephemeral_;
 
   friend class CircuitSession;
   friend class V01Session;

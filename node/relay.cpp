@@ -1,10 +1,9 @@
 #include "node/relay.hpp"
 
-#include <sys/socket.h>
-#include <asio/experimental/awaitable_operators.hpp>
-
-#include <cerrno>
+#include <array>
 #include <cstring>
+#include <memory>
+#include <span>
 
 #include "common/deadline.hpp"
 #include "common/net.hpp"
@@ -14,120 +13,127 @@
 namespace tpdp {
 namespace {
 
-using namespace asio::experimental::awaitable_operators;
 using Clock = std::chrono::steady_clock;
-
-struct ExitAbort {
-  std::error_code code;
-  std::string reason;
-};
 
 void shutdown_send(tcp::socket& s) {
   std::error_code ec;
   s.shutdown(tcp::socket::shutdown_send, ec);
 }
 
-// Whether `s` has bytes or an end waiting, without taking them. Asio's
-// reactor is edge-triggered and async_wait does not look at the socket first:
-// readiness that arrived while no operation was waiting (say, the peer's FIN
-// while this direction was busy writing) would never be reported again.
-bool has_input(tcp::socket& s) {
-  std::uint8_t probe;
-  ssize_t n = ::recv(s.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
-}
+// One circuit in the relay phase, shared by its two direction coroutines
+// (each one's completion handler holds a reference); destroyed, closing
+// both sockets, after both have ended.
+struct Relay {
+  Relay(RelaySetup s, BufferPool& b, IdleSweeper& sweeper, RelayDone d)
+      : setup(std::move(s)),
+        buffers(b),
+        done(std::move(d)),
+        watch(sweeper, stats.last_activity, [this] {
+          idle = true;
+          end();
+        }) {}
 
-// Reads what `from` has without blocking, waiting for readability first when
-// nothing is there. Returns 0 on EOF. The buffer is taken only once bytes are
-// waiting, and given back (when it holds nothing: offset 0) before waiting,
-// so an idle circuit holds none; while bytes flow it is kept and reused.
-asio::awaitable<std::size_t> read_when_ready(tcp::socket& from, BufferPool& pool,
-                                             BufferPool::Lease& lease, std::size_t offset,
-                                             std::size_t max) {
-  bool woken = false;  // async_wait just reported readiness: no need to probe
-  for (;;) {
-    if (!lease) {
-      if (!woken && !has_input(from)) {
-        co_await from.async_wait(tcp::socket::wait_read, asio::use_awaitable);
-      }
-      lease = pool.acquire();
+  RelaySetup setup;
+  BufferPool& buffers;
+  RelayDone done;
+  CircuitStats stats;
+  // Exit: why the client's stream failed, for the ERROR frame sent back.
+  std::error_code abort_code;
+  std::string abort_reason;
+  bool ending = false;  // a direction failed or the circuit is idle: both stop
+  bool idle = false;
+  int running = 2;
+  std::exception_ptr first_failure;
+  IdleSweeper::Watch watch;
+
+  // Stops both directions: cancels what they wait for, and check() stops
+  // one that was about to resume anyway.
+  void end() {
+    ending = true;
+    std::error_code ec;
+    setup.up.cancel(ec);
+    setup.down.cancel(ec);
+  }
+  void check() const {
+    if (ending) throw std::system_error(asio::error::operation_aborted);
+  }
+  void activity() { stats.last_activity = Clock::now(); }
+
+  void direction_ended(std::exception_ptr e) {
+    if (e && !first_failure) {
+      first_failure = e;
+      end();
+    }
+    if (--running > 0) return;
+    std::exception_ptr failure = first_failure;
+    if (idle) {
+      failure = std::make_exception_ptr(
+          std::system_error(make_error_code(Errc::timeout), "circuit idle"));
+    } else if (!failure && abort_code) {
+      failure = std::make_exception_ptr(std::system_error(abort_code, abort_reason));
     }
     std::error_code ec;
-    std::size_t n = from.read_some(asio::buffer(lease.data() + offset, max), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      // Nothing between this read and the wait below returns to the event
-      // loop, so no readiness can be lost in between.
-      if (offset == 0) lease.reset();
+    setup.down.close(ec);
+    setup.up.close(ec);
+    done(failure, stats);
+  }
+};
+
+// Middle, either way: copies bytes applying a layer (peel or add: XOR is
+// symmetric). Forward first writes what arrived during the handshake.
+asio::awaitable<void> pump(Relay& r, bool forward) {
+  auto& from = forward ? r.setup.up : r.setup.down;
+  auto& to = forward ? r.setup.down : r.setup.up;
+  auto& layer = forward ? r.setup.forward_layer : r.setup.backward_layer;
+  auto& counter = forward ? r.stats.bytes_forward : r.stats.bytes_backward;
+  if (forward && !r.setup.early_forward.empty()) {
+    co_await asio::async_write(to, asio::buffer(r.setup.early_forward), asio::use_awaitable);
+    Bytes().swap(r.setup.early_forward);
+  }
+  // Ends at EOF, on an error, or when the circuit ends (idle sweeper, other direction).
+  for (;;) {
+    BufferPool::Lease lease;
+    auto n = read_now(from, r.buffers, lease, 0, BufferPool::kBufferSize);
+    if (!n) {
+      layer.park();  // nothing to do until bytes come: hold no cipher context either
       co_await from.async_wait(tcp::socket::wait_read, asio::use_awaitable);
-      woken = true;
+      r.check();
       continue;
     }
-    if (ec == asio::error::eof) co_return 0;
-    if (ec) throw std::system_error(ec);
-    co_return n;
-  }
-}
-
-}  // namespace
-
-asio::awaitable<void> idle_watchdog(CircuitStats& stats, Clock::duration idle) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  auto tick = std::max<Clock::duration>(idle / 4, std::chrono::milliseconds(50));
-  for (;;) {
-    timer.expires_after(tick);
-    co_await timer.async_wait(asio::use_awaitable);
-    if (Clock::now() - stats.last_activity > idle) {
-      throw std::system_error(make_error_code(Errc::timeout), "circuit idle");
-    }
-  }
-}
-
-// Copies bytes one way, applying a layer (peel or add: XOR is symmetric).
-asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to, LayerCipher& layer,
-                           std::uint64_t& counter, RelayContext ctx) {
-  BufferPool::Lease lease;  // kept while bytes flow; read_when_ready gives it back when idle
-  for (;;) {
-    std::size_t n = co_await read_when_ready(from, ctx.buffers, lease, 0, BufferPool::kBufferSize);
-    if (n == 0) {
+    if (*n == 0) {
       shutdown_send(to);
       co_return;
     }
-    layer.apply(lease.data(), n);
-    co_await asio::async_write(to, asio::buffer(lease.data(), n), asio::use_awaitable);
-    counter += n;
-    ctx.stats.last_activity = Clock::now();
+    layer.apply(lease.data(), *n);
+    co_await asio::async_write(to, asio::buffer(lease.data(), *n), asio::use_awaitable);
+    r.check();
+    counter += *n;
+    r.activity();
   }
 }
 
-namespace {
-
-asio::awaitable<void> write_early(tcp::socket& to, const Bytes& early) {
-  if (!early.empty()) co_await asio::async_write(to, asio::buffer(early), asio::use_awaitable);
-}
-
-asio::awaitable<void> middle_forward(tcp::socket& up, tcp::socket& down, LayerCipher& layer,
-                                     Bytes early, RelayContext ctx) {
-  co_await write_early(down, early);
-  co_await pump(up, down, layer, ctx.stats.bytes_forward, ctx);
-}
-
-// Exit, client -> destination: frames in, plaintext out.
-asio::awaitable<void> exit_forward(tcp::socket& up, tcp::socket& dest, LayerCipher& layer,
-                                   FrameOpener& opener, Bytes early, RelayContext ctx) {
+// Exit, client -> destination: frames in, plaintext out. Stream failures
+// (integrity, protocol, truncation) are thrown as tpdp errors; see
+// forward_ended for what becomes of them.
+asio::awaitable<void> exit_forward(Relay& r) {
+  auto& up = r.setup.up;
+  auto& dest = r.setup.down;
+  auto& layer = r.setup.forward_layer;
+  auto& opener = *r.setup.opener;
   constexpr std::size_t cap = BufferPool::kBufferSize;
   BufferPool::Lease lease;
   std::size_t have = 0;
   bool ended = false;
-  if (!early.empty()) {
-    lease = ctx.buffers.acquire();
-    have = early.size();  // early is at most one control frame's leftovers (< cap)
-    std::memcpy(lease.data(), early.data(), have);
+  if (!r.setup.early_forward.empty()) {
+    lease = r.buffers.acquire();
+    have = r.setup.early_forward.size();  // at most one control frame's leftovers (< cap)
+    std::memcpy(lease.data(), r.setup.early_forward.data(), have);
+    Bytes().swap(r.setup.early_forward);
   }
-  std::vector<asio::const_buffer> out;
+  // Payloads of opened frames, written with one gathered write.
+  std::array<asio::const_buffer, 8> out;
   for (;;) {
-    // Open every complete frame and write their payloads with one gathered write.
-    std::size_t start = 0;
-    out.clear();
+    std::size_t start = 0, count = 0;
     bool end_seen = false;
     while (!ended && !end_seen) {
       auto d = opener.open({lease.data() + start, have - start});
@@ -139,18 +145,28 @@ asio::awaitable<void> exit_forward(tcp::socket& up, tcp::socket& dest, LayerCiph
       auto& f = std::get<OpenedFrame>(d);
       start += f.consumed;
       if (f.type == FrameType::data) {
-        out.emplace_back(f.payload.data(), f.payload.size());
+        out[count++] = asio::const_buffer(f.payload.data(), f.payload.size());
       } else if (f.type == FrameType::end) {
         end_seen = true;
       } else {
         throw std::system_error(make_error_code(Errc::protocol_error),
                                 "unexpected frame in stream");
       }
+      if (count == out.size()) {
+        std::span<const asio::const_buffer> payloads(out.data(), count);
+        std::size_t n = co_await asio::async_write(dest, payloads, asio::use_awaitable);
+        r.check();
+        count = 0;
+        r.stats.bytes_forward += n;
+        r.activity();
+      }
     }
-    if (!out.empty()) {
-      std::size_t n = co_await asio::async_write(dest, out, asio::use_awaitable);
-      ctx.stats.bytes_forward += n;
-      ctx.stats.last_activity = Clock::now();
+    if (count > 0) {
+      std::span<const asio::const_buffer> payloads(out.data(), count);
+      std::size_t n = co_await asio::async_write(dest, payloads, asio::use_awaitable);
+      r.check();
+      r.stats.bytes_forward += n;
+      r.activity();
     }
     if (end_seen) {
       ended = true;
@@ -159,14 +175,19 @@ asio::awaitable<void> exit_forward(tcp::socket& up, tcp::socket& dest, LayerCiph
     if (ended && start < have) {
       throw std::system_error(make_error_code(Errc::protocol_error), "bytes after END");
     }
-    // Keep a partial frame at the front (read_when_ready gives the buffer
-    // back if it is empty and nothing more is waiting).
+    // Keep a partial frame at the front; give the buffer back when empty.
     if (start > 0) {
       std::memmove(lease.data(), lease.data() + start, have - start);
       have -= start;
     }
-    std::size_t n = co_await read_when_ready(up, ctx.buffers, lease, have, cap - have);
-    if (n == 0) {
+    if (have == 0) lease.reset();
+    std::optional<std::size_t> n;
+    while (!(n = read_now(up, r.buffers, lease, have, cap - have))) {
+      layer.park();
+      co_await up.async_wait(tcp::socket::wait_read, asio::use_awaitable);
+      r.check();
+    }
+    if (*n == 0) {
       if (!ended) {
         // Cut without END: do not let the destination take a partial request as complete.
         std::error_code ec;
@@ -177,68 +198,72 @@ asio::awaitable<void> exit_forward(tcp::socket& up, tcp::socket& dest, LayerCiph
       }
       co_return;
     }
-    layer.apply(lease.data() + have, n);
-    have += n;
+    layer.apply(lease.data() + have, *n);
+    have += *n;
   }
 }
 
-// Exit, client -> destination, with its failures (integrity, protocol,
-// truncation) handed to the backward direction so the client learns why.
-asio::awaitable<void> exit_forward_guarded(tcp::socket& up, tcp::socket& dest, LayerCipher& layer,
-                                           FrameOpener& opener, Bytes early, ExitAbort& abort,
-                                           RelayContext ctx) {
-  try {
-    co_await exit_forward(up, dest, layer, opener, std::move(early), ctx);
-  } catch (const std::system_error& e) {
-    if (e.code() == asio::error::operation_aborted) throw;  // cancelled: the circuit is ending
-    if (e.code().category() == tpdp_category()) {
-      abort.code = e.code();
-      abort.reason = e.what();
-    } else {
-      // A reset or failed upstream link is a cut like EOF without END.
-      abort.code = make_error_code(Errc::circuit_truncated);
-      abort.reason = "upstream connection failed: " + e.code().message();
+// The exit's forward direction ended. Its stream failures go to the backward
+// direction, which tells the client why (ERROR frame) before the circuit
+// closes; a reset or failed upstream link is a cut like EOF without END.
+void forward_ended(Relay& r, std::exception_ptr e) {
+  if (e && !r.ending) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::system_error& failure) {
+      if (failure.code().category() == tpdp_category()) {
+        r.abort_code = failure.code();
+        r.abort_reason = failure.what();
+      } else {
+        r.abort_code = make_error_code(Errc::circuit_truncated);
+        r.abort_reason = "upstream connection failed: " + failure.code().message();
+      }
+      e = nullptr;
+    } catch (...) {
+    }
+    if (!e) {
+      std::error_code ignored;
+      // Reset, not FIN, when the circuit closes: a partial request is not a request.
+      r.setup.down.set_option(asio::socket_base::linger(true, 0), ignored);
+      r.setup.down.cancel(ignored);  // wakes the backward direction if it waits there
     }
   }
-  if (abort.code) {
-    std::error_code ignored;
-    // Reset, not FIN, when the circuit closes: a partial request is not a request.
-    dest.set_option(asio::socket_base::linger(true, 0), ignored);
-    dest.cancel(ignored);  // wakes the backward direction if it waits for the destination
+  r.direction_ended(e);
+}
+
+asio::awaitable<void> send_abort(Relay& r) {
+  auto& up = r.setup.up;
+  Bytes out;
+  Bytes payload =
+      encode_to_bytes(ErrorMsg{static_cast<Errc>(r.abort_code.value()), r.abort_reason});
+  r.setup.sealer->seal_append(FrameType::error, payload, out);
+  r.setup.backward_layer.apply(out);
+  co_await asio::async_write(up, asio::buffer(out), asio::use_awaitable);
+  // Let the client read it: closing with its unread data pending would
+  // send a reset that can destroy the ERROR frame before it is read.
+  auto linger = linger_close(up);
+  try {
+    co_await with_deadline(std::move(linger), std::chrono::seconds(1));
+  } catch (const std::system_error&) {
   }
 }
 
 // Exit, destination -> client: plaintext in, frames out, read straight into
-// frame-shaped slots so sealing happens in place.
-asio::awaitable<void> exit_backward(tcp::socket& dest, tcp::socket& up, LayerCipher& layer,
-                                    FrameSealer& sealer, ExitAbort& abort, RelayContext ctx) {
+// frame-shaped slots so that sealing happens in place.
+asio::awaitable<void> exit_backward(Relay& r) {
+  auto& dest = r.setup.down;
+  auto& up = r.setup.up;
+  auto& layer = r.setup.backward_layer;
+  auto& sealer = *r.setup.sealer;
   constexpr std::size_t slots = BufferPool::kBufferSize / kMaxFrameSize;
-  BufferPool::Lease lease;  // kept while bytes flow, given back when the destination is idle
-  bool woken = false;       // async_wait just reported readiness
   for (;;) {
-    if (!abort.code && !lease && !woken && !has_input(dest)) {
-      auto [wait_ec] = co_await dest.async_wait(tcp::socket::wait_read, use_tuple);
-      if (wait_ec && !abort.code) throw std::system_error(wait_ec);
-    }
-    woken = false;
-    if (abort.code) {
+    if (r.abort_code) {
       // The forward direction failed: say why, in a whole frame, then stop.
-      Bytes out;
-      Bytes payload =
-          encode_to_bytes(ErrorMsg{static_cast<Errc>(abort.code.value()), abort.reason});
-      sealer.seal_append(FrameType::error, payload, out);
-      layer.apply(out);
-      co_await asio::async_write(up, asio::buffer(out), asio::use_awaitable);
-      // Let the client read it: closing with its unread data pending would
-      // send a reset that can destroy the ERROR frame before it is read.
-      auto linger = linger_close(up);
-      try {
-        co_await with_deadline(std::move(linger), std::chrono::seconds(1));
-      } catch (const std::system_error&) {
-      }
+      co_await send_abort(r);
       co_return;
     }
-    if (!lease) lease = ctx.buffers.acquire();
+    // Taken only for the read; given back if the destination had nothing.
+    BufferPool::Lease lease = r.buffers.acquire();
     std::array<asio::mutable_buffer, slots> regions;
     for (std::size_t i = 0; i < slots; ++i) {
       regions[i] =
@@ -247,12 +272,12 @@ asio::awaitable<void> exit_backward(tcp::socket& dest, tcp::socket& up, LayerCip
     std::error_code ec;
     std::size_t n = dest.read_some(regions, ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      // Drained: give the buffer back and wait (nothing in between returns
-      // to the event loop, so no readiness is lost).
       lease.reset();
+      layer.park();
       auto [wait_ec] = co_await dest.async_wait(tcp::socket::wait_read, use_tuple);
-      if (wait_ec && !abort.code) throw std::system_error(wait_ec);
-      woken = true;
+      if (r.abort_code) continue;
+      if (wait_ec) throw std::system_error(wait_ec);
+      r.check();
       continue;
     }
     if (ec == asio::error::eof) {
@@ -272,35 +297,45 @@ asio::awaitable<void> exit_backward(tcp::socket& dest, tcp::socket& up, LayerCip
     }
     layer.apply(lease.data(), total);
     co_await asio::async_write(up, asio::buffer(lease.data(), total), asio::use_awaitable);
-    ctx.stats.bytes_backward += total;
-    ctx.stats.last_activity = Clock::now();
+    r.check();
+    r.stats.bytes_backward += total;
+    r.activity();
   }
 }
 
 }  // namespace
 
-asio::awaitable<void> relay_middle(tcp::socket& up, tcp::socket& down, LayerCipher forward_layer,
-                                   LayerCipher backward_layer, Bytes early_forward,
-                                   RelayContext ctx) {
-  up.non_blocking(true);
-  down.non_blocking(true);
-  co_await first_of(middle_forward(up, down, forward_layer, std::move(early_forward), ctx) &&
-                        pump(down, up, backward_layer, ctx.stats.bytes_backward, ctx),
-                    idle_watchdog(ctx.stats, ctx.idle_timeout));
+std::optional<std::size_t> read_now(tcp::socket& from, BufferPool& pool, BufferPool::Lease& lease,
+                                    std::size_t offset, std::size_t max) {
+  bool borrowed = !lease;
+  if (borrowed) lease = pool.acquire();
+  std::error_code ec;
+  std::size_t n = from.read_some(asio::buffer(lease.data() + offset, max), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    if (borrowed) lease.reset();
+    return std::nullopt;
+  }
+  if (ec == asio::error::eof) return 0;
+  if (ec) throw std::system_error(ec);
+  return n;
 }
 
-asio::awaitable<void> relay_exit(tcp::socket& up, tcp::socket& destination,
-                                 LayerCipher forward_layer, LayerCipher backward_layer,
-                                 FrameOpener opener, FrameSealer sealer, Bytes early_forward,
-                                 RelayContext ctx) {
-  up.non_blocking(true);
-  destination.non_blocking(true);
-  ExitAbort abort;
-  co_await first_of(exit_forward_guarded(up, destination, forward_layer, opener,
-                                         std::move(early_forward), abort, ctx) &&
-                        exit_backward(destination, up, backward_layer, sealer, abort, ctx),
-                    idle_watchdog(ctx.stats, ctx.idle_timeout));
-  if (abort.code) throw std::system_error(abort.code, abort.reason);
+void start_relay(RelaySetup setup, BufferPool& buffers, IdleSweeper& sweeper, RelayDone done) {
+  auto ex = setup.up.get_executor();
+  // Non-blocking: each direction reads what is there after waiting for readability.
+  std::error_code ec;
+  setup.up.non_blocking(true, ec);
+  setup.down.non_blocking(true, ec);
+  auto relay = std::make_shared<Relay>(std::move(setup), buffers, sweeper, std::move(done));
+  auto ended = [relay](std::exception_ptr e) { relay->direction_ended(e); };
+  if (relay->setup.opener) {
+    asio::co_spawn(ex, exit_forward(*relay),
+                   [relay](std::exception_ptr e) { forward_ended(*relay, e); });
+    asio::co_spawn(ex, exit_backward(*relay), ended);
+  } else {
+    asio::co_spawn(ex, pump(*relay, true), ended);
+    asio::co_spawn(ex, pump(*relay, false), ended);
+  }
 }
 
 }  // namespace tpdp

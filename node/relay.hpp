@@ -1,14 +1,20 @@
 // The relay phase of a circuit at a node: one coroutine per direction, each
-// with its own cipher state; both joined so that an error in one ends the
-// other, and raced against an idle watchdog. Half-close is carried: EOF from
-// one side becomes a write shutdown on the other; the circuit ends when both
-// directions have ended.
+// with its own cipher state. The circuit's sockets, keys and counters move
+// into one object the two directions share; it goes away when both have
+// ended, so a relaying circuit holds no other coroutine (in particular no
+// idle timer: the node's IdleSweeper watches all circuits at once).
+// Half-close is carried: EOF from one side becomes a write shutdown on the
+// other; a failure in one direction ends the other one too.
 #pragma once
 
 #include <asio.hpp>
 #include <chrono>
+#include <exception>
+#include <functional>
+#include <optional>
 
 #include "node/buffer_pool.hpp"
+#include "node/idle_sweeper.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/layer_cipher.hpp"
 
@@ -22,32 +28,37 @@ struct CircuitStats {
   std::chrono::steady_clock::time_point last_activity = std::chrono::steady_clock::now();
 };
 
-struct RelayContext {
-  BufferPool& buffers;
-  CircuitStats& stats;
-  std::chrono::steady_clock::duration idle_timeout;
+// What the control phase hands over.
+struct RelaySetup {
+  tcp::socket up;    // towards the client
+  tcp::socket down;  // the next hop (middle) or the destination (exit)
+  LayerCipher forward_layer;
+  LayerCipher backward_layer;
+  // Exit only: the client's frames are opened here and the destination's bytes sealed.
+  std::optional<FrameOpener> opener;
+  std::optional<FrameSealer> sealer;
+  Bytes early_forward;  // bytes read during the handshake, layer already removed
 };
 
-// Building blocks, also used by the TPDP/0.1 relay (node/v0_1_relay.cpp).
-// Copies bytes one way, applying a layer, until EOF (then shuts down `to`'s
-// sending side) or an error. Both sockets must be non-blocking.
-asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to, LayerCipher& layer,
-                           std::uint64_t& counter, RelayContext ctx);
-// Throws Errc::timeout once no byte has moved for `idle`.
-asio::awaitable<void> idle_watchdog(CircuitStats& stats, std::chrono::steady_clock::duration idle);
+// Called once, when both directions have ended, with the circuit's failure:
+// null when both ended cleanly; std::system_error with Errc::timeout when
+// the circuit was idle; at the exit, the stream's failure (integrity,
+// protocol, truncation) after its ERROR frame went to the client.
+using RelayDone = std::function<void(std::exception_ptr failure, const CircuitStats& stats)>;
 
-// Middle (or first) hop after EXTENDED: peel one layer going forward, add one going back.
-// early_forward: bytes already read and peeled during the handshake.
-asio::awaitable<void> relay_middle(tcp::socket& up, tcp::socket& down, LayerCipher forward_layer,
-                                   LayerCipher backward_layer, Bytes early_forward,
-                                   RelayContext ctx);
+// Starts both directions on the sockets' executor and returns at once.
+// Middle (no opener): peel one layer going forward, add one going back.
+// Exit: peel the layer and open the client's frames going forward; seal the
+// destination's bytes into frames and add the layer going back.
+void start_relay(RelaySetup setup, BufferPool& buffers, IdleSweeper& sweeper, RelayDone done);
 
-// Exit hop after CONNECTED: peel the layer and open the client's frames going
-// forward; seal the destination's bytes into frames and add the layer going back.
-// Throws std::system_error(Errc::integrity_failure / circuit_truncated / ...) on a bad stream.
-asio::awaitable<void> relay_exit(tcp::socket& up, tcp::socket& destination,
-                                 LayerCipher forward_layer, LayerCipher backward_layer,
-                                 FrameOpener opener, FrameSealer sealer, Bytes early_forward,
-                                 RelayContext ctx);
+// A building block, also used by the TPDP/0.1 relay: reads what the
+// non-blocking `from` holds right now into lease at offset, taking a buffer
+// from the pool only for the read (given back if nothing was there, so a
+// direction waiting for bytes holds none). nullopt: nothing waiting (wait
+// for readability, then call again: Asio's async_wait is edge-triggered and
+// does not look at the socket first, so always read before waiting); 0: EOF.
+std::optional<std::size_t> read_now(tcp::socket& from, BufferPool& pool, BufferPool::Lease& lease,
+                                    std::size_t offset, std::size_t max);
 
 }  // namespace tpdp

@@ -23,6 +23,44 @@ asio::awaitable<void> read_at_least(tcp::socket& from, Bytes& into, std::size_t 
   }
 }
 
+// Throws Errc::timeout once no byte has moved for `idle`. (A TPDP/0.1
+// circuit is one coroutine chain that ends with both directions, so it keeps
+// a timer of its own rather than the node's IdleSweeper.)
+asio::awaitable<void> idle_watchdog(CircuitStats& stats, Clock::duration idle) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  auto tick = std::max<Clock::duration>(idle / 4, std::chrono::milliseconds(50));
+  for (;;) {
+    timer.expires_after(tick);
+    co_await timer.async_wait(asio::use_awaitable);
+    if (Clock::now() - stats.last_activity > idle) {
+      throw std::system_error(make_error_code(Errc::timeout), "circuit idle");
+    }
+  }
+}
+
+// Copies bytes one way, applying the layer, until EOF (no half-close in
+// TPDP/0.1: returning ends the other direction too) or an error.
+asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to, LayerCipher& layer,
+                           std::uint64_t& counter, RelayContext ctx) {
+  for (;;) {
+    BufferPool::Lease lease;
+    auto n = read_now(from, ctx.buffers, lease, 0, BufferPool::kBufferSize);
+    if (!n) {
+      co_await from.async_wait(tcp::socket::wait_read, asio::use_awaitable);
+      continue;
+    }
+    if (*n == 0) {
+      std::error_code ec;
+      to.shutdown(tcp::socket::shutdown_send, ec);  // the peer sees the end at once
+      co_return;
+    }
+    layer.apply(lease.data(), *n);
+    co_await asio::async_write(to, asio::buffer(lease.data(), *n), asio::use_awaitable);
+    counter += *n;
+    ctx.stats.last_activity = Clock::now();
+  }
+}
+
 bool starts_with_hello(const Bytes& b) {
   return b.size() >= v0_1::kHello.size() &&
          std::equal(v0_1::kHello.begin(), v0_1::kHello.end(), b.begin());

@@ -12,6 +12,14 @@
 
 namespace tpdp {
 
+// What the relay shares with its session: the node's buffers, the circuit's
+// counters, and the node's idle timeout.
+struct RelayContext {
+  BufferPool& buffers;
+  CircuitStats& stats;
+  std::chrono::steady_clock::duration idle_timeout;
+};
+
 struct V01RelayOptions {
   // The destination is allowed only as a TPDP/0.1 node (the pools list it;
   // the exit policy alone would refuse it): the first 16 bytes each way must

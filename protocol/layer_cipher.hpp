@@ -27,9 +27,21 @@ class LayerCipher {
   void apply(std::uint8_t* data, std::size_t n);
   void apply(std::span<std::uint8_t> data) { apply(data.data(), data.size()); }
 
+  // Frees the OpenSSL context (about 650 bytes) while the layer waits for
+  // bytes, keeping only the key, the initial counter block and the stream
+  // position: an idle circuit's layers then cost next to nothing. The next
+  // apply() rebuilds the context at the same position; the keystream is
+  // the same as without parking.
+  void park();
+  bool parked() const { return !ctx_; }
+
  private:
+  void resume();
   struct Ctx;
   std::unique_ptr<Ctx> ctx_;
+  LayerKey key_;
+  LayerIv initial_counter_;
+  std::uint64_t position_ = 0;  // keystream bytes used so far
 };
 
 }  // namespace tpdp

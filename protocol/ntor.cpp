@@ -117,10 +117,18 @@ NtorClient::NtorClient(const IdentityPublicKey& node_id, const OnionPublicKey& n
                        OnionKeypair ephemeral)
     : node_id_(node_id), node_onion_key_(node_onion_key), ephemeral_(std::move(ephemeral)) {}
 
+void NtorClient::prepare() {
+  if (prepared_) return;
+  exp_onion_ = x25519(ephemeral_.secret_key, node_onion_key_);  // EXP(B, x)
+  prepared_ = true;
+}
+
 std::optional<HopKeys> NtorClient::finish(const OnionPublicKey& node_ephemeral,
                                           const AuthTag& auth) const {
-  auto exp1 = x25519(ephemeral_.secret_key, node_ephemeral);   // EXP(Y, x)
-  auto exp2 = x25519(ephemeral_.secret_key, node_onion_key_);  // EXP(B, x)
+  auto exp1 = x25519(ephemeral_.secret_key, node_ephemeral);  // EXP(Y, x)
+  auto exp2 = prepared_
+                  ? (exp_onion_ ? std::optional<SharedSecret>(exp_onion_->clone()) : std::nullopt)
+                  : x25519(ephemeral_.secret_key, node_onion_key_);  // EXP(B, x)
   if (!exp1 || !exp2) return std::nullopt;
   Derived d =
       derive(*exp1, *exp2, node_id_, node_onion_key_, ephemeral_.public_key, node_ephemeral);

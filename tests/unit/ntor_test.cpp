@@ -252,3 +252,36 @@ TEST_CASE("the server refuses a degenerate client key", "[ntor]") {
   CHECK(ntor_server_respond(node.identity.public_key, node.onion,
                             OnionKeypair::generate().public_key));
 }
+
+TEST_CASE("a client that prepared EXP(B, x) early derives the same keys", "[ntor]") {
+  Node node;
+  OnionKeypair x = OnionKeypair::generate();
+  NtorClient plain(node.identity.public_key, node.onion.public_key,
+                   OnionKeypair::from_secret(x.secret_key.clone()));
+  NtorClient prepared(node.identity.public_key, node.onion.public_key,
+                      OnionKeypair::from_secret(x.secret_key.clone()));
+  prepared.prepare();
+  prepared.prepare();  // idempotent
+  auto reply = ntor_server_respond(node.identity.public_key, node.onion, x.public_key);
+  REQUIRE(reply);
+  auto a = plain.finish(reply->node_ephemeral, reply->auth);
+  auto b = prepared.finish(reply->node_ephemeral, reply->auth);
+  REQUIRE(a);
+  REQUIRE(b);
+  check_same_keys(*a, *b);
+  // It still refuses what the unprepared client refuses.
+  AuthTag bad = reply->auth;
+  bad.bytes[0] ^= 1;
+  CHECK_FALSE(prepared.finish(reply->node_ephemeral, bad));
+  Node other;
+  NtorClient wrong_key(node.identity.public_key, other.onion.public_key);
+  wrong_key.prepare();
+  auto reply2 =
+      ntor_server_respond(node.identity.public_key, node.onion, wrong_key.client_public());
+  REQUIRE(reply2);
+  CHECK_FALSE(wrong_key.finish(reply2->node_ephemeral, reply2->auth));
+  // A degenerate published onion key makes the prepared client refuse too.
+  NtorClient degenerate(node.identity.public_key, public_from(kLowOrderPoints[0]));
+  degenerate.prepare();
+  CHECK_FALSE(degenerate.finish(reply->node_ephemeral, reply->auth));
+}
