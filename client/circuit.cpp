@@ -216,6 +216,7 @@ asio::awaitable<void> Circuit::connect(const NodeDescriptor& first) {
     HostPort where_to{first.host, first.port};
     socket_ = co_await connect_to(where_to, options_.step_timeout);
     set_no_delay(socket_);
+    enable_dead_link_detection(socket_);
     Bytes create = encode_to_bytes(CreateMsg{first.identity, ntor.client_public()});
     co_await asio::async_write(socket_, asio::buffer(create), asio::use_awaitable);
     ntor.prepare();  // while the node computes its answer

@@ -103,6 +103,7 @@ asio::awaitable<void> Circuit::connect_v0_1(const NodeDescriptor& first) {
     fail(errc_of(e), 1, where + ": " + e.code().message());
   }
   set_no_delay(socket_);
+  enable_dead_link_detection(socket_);
   v01_->builder.add_hop(ClientHop());
   co_await drive_v0_1(1, where);
   if (v01_->builder.status() == Status::failed) fail_v0_1(nullptr, false);

@@ -6,6 +6,8 @@
 
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <cstring>
@@ -180,6 +182,18 @@ asio::awaitable<void> linger_close(tcp::socket& s) {
 void set_no_delay(tcp::socket& s) {
   std::error_code ec;
   s.set_option(tcp::no_delay(true), ec);
+}
+
+void enable_dead_link_detection(tcp::socket& s) {
+  std::error_code ec;
+  s.set_option(asio::socket_base::keep_alive(true), ec);
+  int fd = s.native_handle();
+  auto set = [fd](int option, const auto& value) {
+    ::setsockopt(fd, IPPROTO_TCP, option, &value, sizeof value);  // best effort
+  };
+  set(TCP_KEEPIDLE, kKeepaliveIdleSeconds);
+  set(TCP_KEEPINTVL, kKeepaliveIntervalSeconds);
+  set(TCP_KEEPCNT, kKeepaliveProbes);
 }
 
 }  // namespace tpdp

@@ -49,4 +49,17 @@ asio::awaitable<void> linger_close(tcp::socket& s);
 // Sets TCP_NODELAY, ignoring errors (handshakes are latency bound).
 void set_no_delay(tcp::socket& s);
 
+// How long a circuit link may be dead (its peer's host gone, a cable
+// pulled) before the kernel tells us: keep-alive probes after 5 s without
+// traffic, every 5 s, and the third unanswered one ends the link (about 20 s
+// in all). A live but quiet peer answers the probes, so idle circuits are not
+// cut by this. No TCP_USER_TIMEOUT: it also ends a link whose live peer reads
+// slowly (zero window for that long), which a paused reader must not do.
+inline constexpr int kKeepaliveIdleSeconds = 5;
+inline constexpr int kKeepaliveIntervalSeconds = 5;
+inline constexpr int kKeepaliveProbes = 3;
+
+// Applies the above to a circuit link, ignoring errors.
+void enable_dead_link_detection(tcp::socket& s);
+
 }  // namespace tpdp

@@ -89,6 +89,7 @@ asio::awaitable<bool> NodeServer::run_circuit(tcp::socket& up, std::uint64_t id,
 asio::awaitable<bool> CircuitSession::run() {
   auto started = Clock::now();
   set_no_delay(up_);
+  enable_dead_link_detection(up_);
   HandshakeSlot slot(node_.handshakes_by_source_, peer_);
   std::optional<Established> est;
   Errc failure = Errc::ok;
@@ -265,6 +266,7 @@ asio::awaitable<CircuitSession::Established> CircuitSession::extend(const Extend
                          "cannot reach next hop " + target + ": " + e.code().message());
   }
   set_no_delay(down);
+  enable_dead_link_detection(down);
   CreatedMsg created;
   // Exactly CREATED's bytes: anything after them belongs to the relay phase.
   Bytes reply(1);

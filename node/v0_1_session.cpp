@@ -100,6 +100,7 @@ class V01Session {
   asio::awaitable<void> run() {
     auto started = Clock::now();
     set_no_delay(up_);
+    enable_dead_link_detection(up_);
     if (!co_await handshake()) co_return;
     if (!co_await connect()) co_return;
     co_await relay();
@@ -231,6 +232,7 @@ asio::awaitable<bool> V01Session::connect() {
     co_return false;
   }
   set_no_delay(down_);
+  enable_dead_link_detection(down_);
   hs_.connected();
   bool sent = true;
   try {

@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <thread>
+
 #include <catch2/catch.hpp>
 
 #include "circuit_driver.hpp"
@@ -138,6 +140,33 @@ TEST_CASE("a hung node (SIGSTOP) is timed out by its neighbours and serves again
     CHECK(r.intact);
   }
   CHECK(fds_back_to(net, baseline, 10s));
+}
+
+TEST_CASE("a client that stops reading for 25 s keeps its circuit: dead-link detection spares it") {
+  // Every circuit link has keep-alive probes (common/net.hpp: a dead link
+  // ends after about 20 s). A live client that does not read for longer (a
+  // paused pager, a stopped process) leaves zero windows and full buffers
+  // along the path, but answers every probe: nothing may be cut.
+  TempDir dir;
+  Network net(dir);
+  for (int i = 0; i < 3; ++i) net.add_node();
+  REQUIRE(net.wait_for_nodes(3));
+  auto n = listed_nodes(net, {0, 1, 2});
+  REQUIRE(n.size() == 3);
+  EchoServer echo;
+  asio::io_context io;
+  bool paused = false;
+  std::vector<Progress> progress(1);
+  progress[0] = [&](std::size_t echoed) {
+    if (!paused && echoed >= 1024 * 1024) {
+      paused = true;
+      std::this_thread::sleep_for(25s);  // the whole client stops: no read, no write
+    }
+  };
+  auto r = run_echoes(io, {{n[0], n[1], n[2]}}, echo.port(), 32 * 1024 * 1024, progress, 90s);
+  REQUIRE(paused);
+  INFO(r[0].error);
+  CHECK(r[0].intact);
 }
 
 TEST_CASE("every node frees the circuit however it ends: descriptors back to the baseline") {

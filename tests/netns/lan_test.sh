@@ -105,11 +105,11 @@ for h in "${hosts[@]}"; do
 done
 note "LAN up: ${#hosts[@]} hosts on a bridge in $sw"
 
-# Runs a program on a host in the background (bounded to 60 s), output in DIR/NAME.log.
+# Runs a program on a host in the background (bounded to 120 s), output in DIR/NAME.log.
 spawn() {
   local name=$1 host=$2
   shift 2
-  ip netns exec "$(ns "$host")" timeout -k 2 60 "$@" >"$dir/$name.log" 2>&1 &
+  ip netns exec "$(ns "$host")" timeout -k 2 120 "$@" >"$dir/$name.log" 2>&1 &
   pids+=($!)
 }
 on() { # on HOST COMMAND...: runs it there, bounded to 20 s
@@ -212,4 +212,39 @@ took=$(since "$t0")
 grep -q "truncated" "$dir/slow.log" || fail "no clear error: $(tail -n 2 "$dir/slow.log")"
 [ ! -e "$dir/slow.bin" ] || fail "a cut download left $dir/slow.bin behind"
 note "client: '$(grep -m1 'error' "$dir/slow.log")' $took s after the cut"
+
+# ---- the entry hop's link goes down mid-transfer ----
+# No node is left to close the client's connection: the client's own link
+# (keep-alive probes, common/net.hpp) must find the dead link: 5 s of silence
+# and 3 unanswered probes 5 s apart, plus slack.
+ip -n "$(ns "n$middle")" link set eth0 up
+spawn slow2 client "${client[@]}" --hops 3 get -v --no-progress -o "$dir/slow2.bin" \
+  "http://${address[web]}:8000/slow"
+slow_pid=${pids[-1]}
+for ((i = 0; i < 100; i++)); do
+  [ "$(stat -c %s "$dir/slow2.bin.part" 2>/dev/null || echo 0)" -ge 262144 ] && break
+  sleep 0.1
+done
+[ "$(stat -c %s "$dir/slow2.bin.part" 2>/dev/null || echo 0)" -ge 262144 ] ||
+  fail "the second slow transfer did not start: $(tail -n 3 "$dir/slow2.log")"
+entry=$(sed -n 's/^tpdp-client: hop 1: 10\.77\.0\.1\([1-5]\):6001 .*/\1/p' "$dir/slow2.log")
+[ -n "$entry" ] || fail "no hop 1 in $(cat "$dir/slow2.log")"
+ip -n "$(ns "n$entry")" link set eth0 down
+t0=$(now_us)
+note "link of n$entry (hop 1) down after $(stat -c %s "$dir/slow2.bin.part") bytes"
+status=""
+for ((i = 0; i < 400; i++)); do # 40 s
+  if ! kill -0 "$slow_pid" 2>/dev/null; then
+    wait "$slow_pid"
+    status=$?
+    break
+  fi
+  sleep 0.1
+done
+took=$(since "$t0")
+[ -n "$status" ] || fail "the client still waits 40 s after its entry link went down"
+[ "$status" -eq 1 ] || fail "client exit status $status after the entry cut (expected 1)"
+grep -q "error" "$dir/slow2.log" || fail "no clear error: $(tail -n 2 "$dir/slow2.log")"
+[ ! -e "$dir/slow2.bin" ] || fail "a cut download left $dir/slow2.bin behind"
+note "client: '$(grep -m1 'error' "$dir/slow2.log")' $took s after the entry cut"
 note "PASSED"

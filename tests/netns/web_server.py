@@ -5,7 +5,7 @@
 
 Serves the files in DIRECTORY, and /slow: a 64 MiB body (Content-Length)
 sent at about 1.6 MB/s, a transfer still running when a link is cut. Stops
-by itself after 60 s at the latest.
+by itself after 150 s at the latest.
 """
 import http.server
 import os
@@ -39,7 +39,7 @@ def main():
     os.chdir(directory)
     server = http.server.ThreadingHTTPServer((address, port), Handler)
     server.daemon_threads = True
-    threading.Timer(60, server.shutdown).start()
+    threading.Timer(150, server.shutdown).start()
     print("web: serving %s on %s:%d" % (directory, address, port), flush=True)
     server.serve_forever()
 
