@@ -20,7 +20,7 @@ struct Circuit::Hop {
 
 namespace {
 // Room for several whole frames: fewer reads, and a partial frame always fits.
-constexpr std::size_t kRxCapacity = 4 * kMaxFrameSize;
+constexpr std::size_t kRxCapacity = 8 * kMaxFrameSize;
 
 Errc errc_of(const std::system_error& e) {
   if (e.code().category() == tpdp_category()) return static_cast<Errc>(e.code().value());

@@ -184,16 +184,22 @@ void set_no_delay(tcp::socket& s) {
   s.set_option(tcp::no_delay(true), ec);
 }
 
-void enable_dead_link_detection(tcp::socket& s) {
-  std::error_code ec;
-  s.set_option(asio::socket_base::keep_alive(true), ec);
-  int fd = s.native_handle();
-  auto set = [fd](int option, const auto& value) {
-    ::setsockopt(fd, IPPROTO_TCP, option, &value, sizeof value);  // best effort
+namespace {
+void enable_keepalive_probes(int fd) {
+  auto set = [fd](int level, int option, int value) {
+    ::setsockopt(fd, level, option, &value, sizeof value);  // best effort
   };
-  set(TCP_KEEPIDLE, kKeepaliveIdleSeconds);
-  set(TCP_KEEPINTVL, kKeepaliveIntervalSeconds);
-  set(TCP_KEEPCNT, kKeepaliveProbes);
+  set(SOL_SOCKET, SO_KEEPALIVE, 1);
+  set(IPPROTO_TCP, TCP_KEEPIDLE, kKeepaliveIdleSeconds);
+  set(IPPROTO_TCP, TCP_KEEPINTVL, kKeepaliveIntervalSeconds);
+  set(IPPROTO_TCP, TCP_KEEPCNT, kKeepaliveProbes);
+}
+}  // namespace
+
+void enable_dead_link_detection(tcp::socket& s) { enable_keepalive_probes(s.native_handle()); }
+
+void enable_dead_link_detection(tcp::acceptor& listening) {
+  enable_keepalive_probes(listening.native_handle());
 }
 
 }  // namespace tpdp

@@ -59,7 +59,10 @@ inline constexpr int kKeepaliveIdleSeconds = 5;
 inline constexpr int kKeepaliveIntervalSeconds = 5;
 inline constexpr int kKeepaliveProbes = 3;
 
-// Applies the above to a circuit link, ignoring errors.
+// Applies the above to a circuit link, ignoring errors. On a listening
+// socket it applies to every connection accepted from it (Linux copies the
+// options to accepted sockets), which saves four system calls per circuit.
 void enable_dead_link_detection(tcp::socket& s);
+void enable_dead_link_detection(tcp::acceptor& listening);
 
 }  // namespace tpdp

@@ -12,7 +12,7 @@ namespace tpdp {
 class BufferPool {
  public:
   // Big enough for socat-like batching and for 4 whole frames at the exit.
-  static constexpr std::size_t kBufferSize = 4 * 16403;
+  static constexpr std::size_t kBufferSize = 8 * 16403;
 
   explicit BufferPool(std::size_t keep_free = 64) : keep_free_(keep_free) {}
 

@@ -89,7 +89,6 @@ asio::awaitable<bool> NodeServer::run_circuit(tcp::socket& up, std::uint64_t id,
 asio::awaitable<bool> CircuitSession::run() {
   auto started = Clock::now();
   set_no_delay(up_);
-  enable_dead_link_detection(up_);
   HandshakeSlot slot(node_.handshakes_by_source_, peer_);
   std::optional<Established> est;
   Errc failure = Errc::ok;

@@ -13,6 +13,8 @@ NodeServer::NodeServer(asio::any_io_executor ex, NodeConfig config, NodeKeys key
       acceptor_(listen_on(ex, config_.listen)),
       sweeper_(config_.idle_timeout),
       refusals_(log_) {
+  // Every circuit link this node accepts gets keep-alive probes (common/net.hpp).
+  enable_dead_link_detection(*acceptor_);
   if (config_.protocol == ProtocolVersion::tpdp0_1 && !config_.pools.empty()) {
     std::vector<HostPort> pools;
     for (const auto& p : config_.pools) pools.push_back(p.address);

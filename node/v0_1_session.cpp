@@ -100,7 +100,6 @@ class V01Session {
   asio::awaitable<void> run() {
     auto started = Clock::now();
     set_no_delay(up_);
-    enable_dead_link_detection(up_);
     if (!co_await handshake()) co_return;
     if (!co_await connect()) co_return;
     co_await relay();
