@@ -1,6 +1,10 @@
 #include "node/relay.hpp"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <array>
+#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <span>
@@ -18,6 +22,22 @@ using Clock = std::chrono::steady_clock;
 void shutdown_send(tcp::socket& s) {
   std::error_code ec;
   s.shutdown(tcp::socket::shutdown_send, ec);
+}
+
+// One receive that never blocks (MSG_DONTWAIT), into `parts`: the sockets
+// need no non-blocking mode switch (two ioctls per circuit) for it.
+// nullopt: nothing waiting; 0: EOF.
+std::optional<std::size_t> receive_now(tcp::socket& from, std::span<iovec> parts) {
+  msghdr msg{};
+  msg.msg_iov = parts.data();
+  msg.msg_iovlen = parts.size();
+  for (;;) {
+    ssize_t n = ::recvmsg(from.native_handle(), &msg, MSG_DONTWAIT);
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return std::nullopt;
+    throw std::system_error(errno, asio::error::get_system_category());
+  }
 }
 
 // One circuit in the relay phase, shared by its two direction coroutines
@@ -264,14 +284,12 @@ asio::awaitable<void> exit_backward(Relay& r) {
     }
     // Taken only for the read; given back if the destination had nothing.
     BufferPool::Lease lease = r.buffers.acquire();
-    std::array<asio::mutable_buffer, slots> regions;
+    std::array<iovec, slots> regions;
     for (std::size_t i = 0; i < slots; ++i) {
-      regions[i] =
-          asio::buffer(lease.data() + i * kMaxFrameSize + kFrameHeaderSize, kMaxFramePayload);
+      regions[i] = {lease.data() + i * kMaxFrameSize + kFrameHeaderSize, kMaxFramePayload};
     }
-    std::error_code ec;
-    std::size_t n = dest.read_some(regions, ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    auto got = receive_now(dest, regions);
+    if (!got) {
       lease.reset();
       layer.park();
       auto [wait_ec] = co_await dest.async_wait(tcp::socket::wait_read, use_tuple);
@@ -280,14 +298,14 @@ asio::awaitable<void> exit_backward(Relay& r) {
       r.check();
       continue;
     }
-    if (ec == asio::error::eof) {
+    if (*got == 0) {
       std::size_t len = sealer.seal(FrameType::end, {}, lease.data());
       layer.apply(lease.data(), len);
       co_await asio::async_write(up, asio::buffer(lease.data(), len), asio::use_awaitable);
       shutdown_send(up);
       co_return;
     }
-    if (ec) throw std::system_error(ec);
+    std::size_t n = *got;
     std::size_t total = 0;
     for (std::size_t i = 0; n > 0; ++i) {
       std::size_t chunk = std::min(n, kMaxFramePayload);
@@ -309,23 +327,14 @@ std::optional<std::size_t> read_now(tcp::socket& from, BufferPool& pool, BufferP
                                     std::size_t offset, std::size_t max) {
   bool borrowed = !lease;
   if (borrowed) lease = pool.acquire();
-  std::error_code ec;
-  std::size_t n = from.read_some(asio::buffer(lease.data() + offset, max), ec);
-  if (ec == asio::error::would_block || ec == asio::error::try_again) {
-    if (borrowed) lease.reset();
-    return std::nullopt;
-  }
-  if (ec == asio::error::eof) return 0;
-  if (ec) throw std::system_error(ec);
+  iovec part{lease.data() + offset, max};
+  auto n = receive_now(from, {&part, 1});
+  if (!n && borrowed) lease.reset();
   return n;
 }
 
 void start_relay(RelaySetup setup, BufferPool& buffers, IdleSweeper& sweeper, RelayDone done) {
   auto ex = setup.up.get_executor();
-  // Non-blocking: each direction reads what is there after waiting for readability.
-  std::error_code ec;
-  setup.up.non_blocking(true, ec);
-  setup.down.non_blocking(true, ec);
   auto relay = std::make_shared<Relay>(std::move(setup), buffers, sweeper, std::move(done));
   auto ended = [relay](std::exception_ptr e) { relay->direction_ended(e); };
   if (relay->setup.opener) {

@@ -52,8 +52,8 @@ using RelayDone = std::function<void(std::exception_ptr failure, const CircuitSt
 // destination's bytes into frames and add the layer going back.
 void start_relay(RelaySetup setup, BufferPool& buffers, IdleSweeper& sweeper, RelayDone done);
 
-// A building block, also used by the TPDP/0.1 relay: reads what the
-// non-blocking `from` holds right now into lease at offset, taking a buffer
+// A building block, also used by the TPDP/0.1 relay: reads what
+// `from` holds right now (without blocking) into lease at offset, taking a buffer
 // from the pool only for the read (given back if nothing was there, so a
 // direction waiting for bytes holds none). nullopt: nothing waiting (wait
 // for readability, then call again: Asio's async_wait is edge-triggered and

@@ -120,8 +120,6 @@ asio::awaitable<void> relay_v0_1(tcp::socket& up, tcp::socket& down, v0_1::HopLa
     co_await check_hellos(up, down, layers, early_forward, options.hello_timeout, ctx.stats);
     ctx.stats.last_activity = Clock::now();
   }
-  up.non_blocking(true);
-  down.non_blocking(true);
   co_await first_of(both_directions(up, down, layers, early_forward, ctx),
                     idle_watchdog(ctx.stats, ctx.idle_timeout));
 }

@@ -256,8 +256,6 @@ asio::awaitable<void> V01Session::relay() {
   } catch (const asio::multiple_exceptions&) {
     outcome_ = "both directions failed";
   }
-  up_.non_blocking(false);
-  down_.non_blocking(false);
   co_await close_both(up_, down_);
 }
 
