@@ -11,7 +11,8 @@ namespace tpdp {
 
 class BufferPool {
  public:
-  // Big enough for socat-like batching and for 4 whole frames at the exit.
+  // 8 whole frames (128 KiB): socat-like batching (its 128 KiB buffers run
+  // twice its 8 KiB ones here), and the exit reads 8 frames per system call.
   static constexpr std::size_t kBufferSize = 8 * 16403;
 
   explicit BufferPool(std::size_t keep_free = 64) : keep_free_(keep_free) {}

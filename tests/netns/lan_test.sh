@@ -182,69 +182,51 @@ fi
 echo "$out" | grep -q "exit policy" || fail "no exit policy error: $out"
 note "10.77.0.2:8080 refused by the exit policy"
 
+# cut_mid_transfer NAME HOP BOUND_S ERROR_PATTERN: starts a slow download
+# through 3 hops, takes down the link of hop HOP's host once 256 KiB have
+# arrived, and expects the client to exit 1 with ERROR_PATTERN within BOUND_S
+# seconds, leaving no file behind. Sets cut_host to that host's name.
+cut_mid_transfer() {
+  local name=$1 hop=$2 bound=$3 pattern=$4 pid n i status="" t0 took
+  spawn "$name" client "${client[@]}" --hops 3 get -v --no-progress -o "$dir/$name.bin" \
+    "http://${address[web]}:8000/slow"
+  pid=${pids[-1]}
+  for ((i = 0; i < 100; i++)); do
+    [ "$(stat -c %s "$dir/$name.bin.part" 2>/dev/null || echo 0)" -ge 262144 ] && break
+    sleep 0.1
+  done
+  [ "$(stat -c %s "$dir/$name.bin.part" 2>/dev/null || echo 0)" -ge 262144 ] ||
+    fail "the slow transfer $name did not start: $(tail -n 3 "$dir/$name.log")"
+  n=$(sed -n "s/^tpdp-client: hop $hop: 10\.77\.0\.1\([1-5]\):6001 .*/\1/p" "$dir/$name.log")
+  [ -n "$n" ] || fail "no hop $hop in $(cat "$dir/$name.log")"
+  cut_host="n$n"
+  ip -n "$(ns "$cut_host")" link set eth0 down
+  t0=$(now_us)
+  note "link of $cut_host (hop $hop) down after $(stat -c %s "$dir/$name.bin.part") bytes"
+  for ((i = 0; i < bound * 10; i++)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      wait "$pid"
+      status=$?
+      break
+    fi
+    sleep 0.1
+  done
+  took=$(since "$t0")
+  [ -n "$status" ] || fail "the client still waits $bound s after the link of hop $hop went down"
+  [ "$status" -eq 1 ] || fail "client exit status $status after the cut of hop $hop (expected 1)"
+  grep -q "$pattern" "$dir/$name.log" || fail "no clear error: $(tail -n 2 "$dir/$name.log")"
+  [ ! -e "$dir/$name.bin" ] || fail "a cut download left $dir/$name.bin behind"
+  note "client: '$(grep -m1 'error' "$dir/$name.log")' $took s after the cut of hop $hop"
+}
+
 # ---- the middle hop's link goes down mid-transfer ----
-spawn slow client "${client[@]}" --hops 3 get -v --no-progress -o "$dir/slow.bin" \
-  "http://${address[web]}:8000/slow"
-slow_pid=${pids[-1]}
-for ((i = 0; i < 100; i++)); do
-  [ "$(stat -c %s "$dir/slow.bin.part" 2>/dev/null || echo 0)" -ge 262144 ] && break
-  sleep 0.1
-done
-[ "$(stat -c %s "$dir/slow.bin.part" 2>/dev/null || echo 0)" -ge 262144 ] ||
-  fail "the slow transfer did not start"
-middle=$(sed -n 's/^tpdp-client: hop 2: 10\.77\.0\.1\([1-5]\):6001 .*/\1/p' "$dir/slow.log")
-[ -n "$middle" ] || fail "no hop 2 in $(cat "$dir/slow.log")"
-ip -n "$(ns "n$middle")" link set eth0 down
-t0=$(now_us)
-note "link of n$middle (hop 2) down after $(stat -c %s "$dir/slow.bin.part") bytes"
-status=""
-for ((i = 0; i < 150; i++)); do # 15 s
-  if ! kill -0 "$slow_pid" 2>/dev/null; then
-    wait "$slow_pid"
-    status=$?
-    break
-  fi
-  sleep 0.1
-done
-took=$(since "$t0")
-[ -n "$status" ] || fail "the client still waits 15 s after the link went down"
-[ "$status" -eq 1 ] || fail "client exit status $status after the cut (expected 1)"
-grep -q "truncated" "$dir/slow.log" || fail "no clear error: $(tail -n 2 "$dir/slow.log")"
-[ ! -e "$dir/slow.bin" ] || fail "a cut download left $dir/slow.bin behind"
-note "client: '$(grep -m1 'error' "$dir/slow.log")' $took s after the cut"
+# Hop 1's idle timeout (3 s here) ends the circuit and tells the client.
+cut_mid_transfer slow 2 15 truncated
+ip -n "$(ns "$cut_host")" link set eth0 up
 
 # ---- the entry hop's link goes down mid-transfer ----
 # No node is left to close the client's connection: the client's own link
 # (keep-alive probes, common/net.hpp) must find the dead link: 5 s of silence
 # and 3 unanswered probes 5 s apart, plus slack.
-ip -n "$(ns "n$middle")" link set eth0 up
-spawn slow2 client "${client[@]}" --hops 3 get -v --no-progress -o "$dir/slow2.bin" \
-  "http://${address[web]}:8000/slow"
-slow_pid=${pids[-1]}
-for ((i = 0; i < 100; i++)); do
-  [ "$(stat -c %s "$dir/slow2.bin.part" 2>/dev/null || echo 0)" -ge 262144 ] && break
-  sleep 0.1
-done
-[ "$(stat -c %s "$dir/slow2.bin.part" 2>/dev/null || echo 0)" -ge 262144 ] ||
-  fail "the second slow transfer did not start: $(tail -n 3 "$dir/slow2.log")"
-entry=$(sed -n 's/^tpdp-client: hop 1: 10\.77\.0\.1\([1-5]\):6001 .*/\1/p' "$dir/slow2.log")
-[ -n "$entry" ] || fail "no hop 1 in $(cat "$dir/slow2.log")"
-ip -n "$(ns "n$entry")" link set eth0 down
-t0=$(now_us)
-note "link of n$entry (hop 1) down after $(stat -c %s "$dir/slow2.bin.part") bytes"
-status=""
-for ((i = 0; i < 400; i++)); do # 40 s
-  if ! kill -0 "$slow_pid" 2>/dev/null; then
-    wait "$slow_pid"
-    status=$?
-    break
-  fi
-  sleep 0.1
-done
-took=$(since "$t0")
-[ -n "$status" ] || fail "the client still waits 40 s after its entry link went down"
-[ "$status" -eq 1 ] || fail "client exit status $status after the entry cut (expected 1)"
-grep -q "error" "$dir/slow2.log" || fail "no clear error: $(tail -n 2 "$dir/slow2.log")"
-[ ! -e "$dir/slow2.bin" ] || fail "a cut download left $dir/slow2.bin behind"
-note "client: '$(grep -m1 'error' "$dir/slow2.log")' $took s after the entry cut"
+cut_mid_transfer slow2 1 40 "Connection timed out"
 note "PASSED"
