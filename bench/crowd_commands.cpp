@@ -100,6 +100,20 @@ void add_node_sample(JsonLine& out, const std::string& prefix,
       .add(prefix + "_descriptors", static_cast<double>(s->descriptors));
 }
 
+struct BusyWatch {
+  bool transferring = true;
+  std::uint64_t rss = 0;  // the highest reading
+};
+
+asio::awaitable<void> watch_rss(std::shared_ptr<BusyWatch> busy, int pid) {
+  asio::steady_timer tick(co_await asio::this_coro::executor);
+  while (busy->transferring) {
+    if (auto s = sample_process(pid, false)) busy->rss = std::max(busy->rss, s->rss_bytes);
+    tick.expires_after(std::chrono::milliseconds(20));
+    co_await tick.async_wait(asio::use_awaitable);
+  }
+}
+
 }  // namespace
 
 asio::awaitable<JsonLine> run_idle(const Options& o) {
@@ -128,23 +142,15 @@ asio::awaitable<JsonLine> run_crowd(const Options& o) {
   Circuits circuits(o.count);
   std::size_t failures = co_await build_many(path, o.dest_port, circuits, o.concurrency);
   auto built = sample_process(o.watch_pid);
-  // The node's RSS while the transfers run, read every 20 ms.
-  std::uint64_t busy_rss = 0;
-  bool transferring = true;
-  auto watch = [&]() -> asio::awaitable<void> {
-    asio::steady_timer tick(ex);
-    while (transferring) {
-      if (auto s = sample_process(o.watch_pid, false)) busy_rss = std::max(busy_rss, s->rss_bytes);
-      tick.expires_after(std::chrono::milliseconds(20));
-      co_await tick.async_wait(asio::use_awaitable);
-    }
-  };
-  asio::co_spawn(ex, watch(), asio::detached);
+  // The node's RSS while the transfers run, read every 20 ms. The watcher
+  // may wake once more after this function has returned: it shares its state.
+  auto busy = std::make_shared<BusyWatch>();
+  asio::co_spawn(ex, watch_rss(busy, o.watch_pid), asio::detached);
   auto start = Clock::now();
   std::vector<double> finish;
   std::size_t intact = co_await fetch_all(circuits, o.bytes, 64 * 1024, &finish);
   double secs = seconds_since(start);
-  transferring = false;
+  busy->transferring = false;
   auto after = sample_process(o.watch_pid);
   co_await finish_many(circuits, o.concurrency);
   JsonLine out;
@@ -155,7 +161,7 @@ asio::awaitable<JsonLine> run_crowd(const Options& o) {
       .add("seconds", secs)
       .add("aggregate_mb_per_s",
            static_cast<double>(intact) * static_cast<double>(o.bytes) / secs / 1e6)
-      .add("busy_rss_bytes", static_cast<double>(busy_rss))
+      .add("busy_rss_bytes", static_cast<double>(busy->rss))
       .add("finish_median_seconds", quantile(finish, 0.5))
       .add("finish_p10_seconds", quantile(finish, 0.1))
       .add("finish_p90_seconds", quantile(finish, 0.9));

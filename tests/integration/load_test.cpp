@@ -263,7 +263,13 @@ TEST_CASE(
     CHECK(freed);
     std::size_t rss = rss_kib(net.node(i).pid());
     INFO("RSS " << rss0[i] << " KiB after warm-up, " << rss << " KiB after the churn");
+#if defined(__SANITIZE_ADDRESS__)
+    // AddressSanitizer keeps freed memory in quarantine (up to 256 MiB), so
+    // RSS says nothing here; LeakSanitizer checks every node at exit instead.
+    (void)rss;
+#else
     CHECK(rss <= rss0[i] + 16 * 1024);
+#endif
   }
   WARN("soak " << soak.count() << " s: " << tally.intact << " circuits intact ("
                << tally.stable_only << " through stable nodes only), " << tally.failed
