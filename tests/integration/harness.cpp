@@ -110,6 +110,9 @@ Process::Process(std::vector<std::string> argv, const fs::path& stdout_file,
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(a.data());
   args.push_back(nullptr);
+  // Nothing else of the test's (its echo servers' listening sockets, say)
+  // may live on in a child: that would hold ports and hide descriptor leaks.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw std::runtime_error("posix_spawn " + argv[0] + ": " + std::strerror(rc));
