@@ -92,10 +92,12 @@ struct Relay {
     } else if (!failure && abort_code) {
       failure = std::make_exception_ptr(std::system_error(abort_code, abort_reason));
     }
+    // Reported before the sockets close: whoever sees the close may read
+    // the node's log for the outcome right away.
+    done(failure, stats);
     std::error_code ec;
     setup.down.close(ec);
     setup.up.close(ec);
-    done(failure, stats);
   }
 };
 
