@@ -44,6 +44,17 @@ std::variant<ProxyResponse, Problem> interpret_response(const Head& head,
                    "the destination switched protocols (101), which this proxy does not relay"};
   }
   r.fields = end_to_end_fields(head);
+  // client_head adds up to two fields (framing and Connection) and writes
+  // CRLF line ends: what it writes must stay within the limits a client (and
+  // this proxy's own parser) accepts, so a head at the limits is refused here.
+  // "HTTP/1.1 NNN reason\r\n", then at most 64 bytes: the added fields, the blank line.
+  std::size_t size = 13 + r.reason.size() + 2 + 64;
+  for (const auto& f : head.fields) size += f.name.size() + 2 + f.value.size() + 2;  // all: TE too
+  if (r.fields.size() + 2 > kMaxFields || size > kMaxHeadSize) {
+    return Problem{502, "the destination's response head is too large to forward (" +
+                            std::to_string(r.fields.size()) + " fields, " + std::to_string(size) +
+                            " bytes once rewritten)"};
+  }
   bool has_length = head.count("Content-Length") > 0;
   auto length = response_length(head);
 

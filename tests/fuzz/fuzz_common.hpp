@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string_view>
 
@@ -13,9 +14,12 @@
 
 namespace tpdp::fuzz {
 
-// Any internal inconsistency is a crash, so libFuzzer keeps the input.
-inline void check(bool ok) {
-  if (!ok) std::abort();
+// Any internal inconsistency is a crash, so libFuzzer keeps the input; the
+// line of the failed check goes to stderr first.
+inline void check(bool ok, int line = __builtin_LINE(), const char* file = __builtin_FILE()) {
+  if (ok) return;
+  std::fprintf(stderr, "fuzz check failed at %s:%d\n", file, line);
+  std::abort();
 }
 
 inline void init_sodium() {

@@ -366,6 +366,27 @@ TEST_CASE("http proxy parser: response heads and how their bodies end") {
   }
 }
 
+TEST_CASE("http proxy parser: a response head at the limits is refused, not forwarded broken") {
+  // Found by fuzzing: 256 upstream fields plus the proxy's Connection field
+  // made a head that no parser with the same limit accepts.
+  auto with_fields = [](std::size_t n) {
+    std::string head = "HTTP/1.1 200 OK\r\n";
+    for (std::size_t i = 0; i < n; ++i) head += "X-" + std::to_string(i) + ": 1\r\n";
+    return head + "\r\n";
+  };
+  auto full = response_of(with_fields(kMaxFields));
+  REQUIRE(std::holds_alternative<Problem>(full));
+  CHECK(std::get<Problem>(full).status == 502);
+  CHECK(std::get<Problem>(full).message.find("too large to forward") != std::string::npos);
+  auto fits = response_of(with_fields(kMaxFields - 2));
+  REQUIRE(std::holds_alternative<ProxyResponse>(fits));
+  for (int minor : {0, 1}) {
+    std::string out = client_head(std::get<ProxyResponse>(fits), minor, false);
+    auto again = parse(out, HeadParser::Kind::response);
+    CHECK(again.state == HeadParser::State::complete);
+  }
+}
+
 TEST_CASE("http proxy parser: status lines") {
   auto status_of = [](std::string_view line) {
     return parse(std::string(line) + "\r\n\r\n", HeadParser::Kind::response);
