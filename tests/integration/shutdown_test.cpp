@@ -86,6 +86,7 @@ TEST_CASE("SIGTERM: a circuit moving data finishes intact, new connections are r
   INFO("node exited " << took << " s after SIGTERM");
   CHECK(took < 10);  // with the circuit, well before the 20 s grace
   std::string log = net.node(1).stderr_text();
+  INFO("node log:\n" << log);
   CHECK(log.find("waiting up to 20 s for 1 open circuit(s)") != std::string::npos);
   CHECK(log.find("no circuit open: exiting") != std::string::npos);
   // The others were not disturbed.
