@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <iostream>
-#include <string>
 #include <stdexcept>
+#include <string>
 
 #include "common/log_file_sink.hpp"
 

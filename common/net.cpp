@@ -196,7 +196,9 @@ void enable_keepalive_probes(int fd) {
 }
 }  // namespace
 
-void enable_dead_link_detection(tcp::socket& s) { enable_keepalive_probes(s.native_handle()); }
+void enable_dead_link_detection(tcp::socket& s) {
+  enable_keepalive_probes(s.native_handle());
+}
 
 void enable_dead_link_detection(tcp::acceptor& listening) {
   enable_keepalive_probes(listening.native_handle());
