@@ -182,6 +182,15 @@ std::variant<ProxyRequest, Problem> interpret_request(const Head& head) {
   for (auto& f : end_to_end_fields(head)) {
     if (!iequals(f.name, "Host")) r.fields.push_back(std::move(f));
   }
+  // The head forwarded adds Host, framing and Connection fields and may be
+  // longer than the one received: it must stay within the limits the
+  // destination's parser (like this proxy's) accepts, else refuse here.
+  std::string forwarded = destination_head(r);
+  if (r.fields.size() + 3 > kMaxFields || forwarded.size() > kMaxHeadSize) {
+    return Problem{431, "the request head is too large to forward (" +
+                            std::to_string(r.fields.size()) + " fields, " +
+                            std::to_string(forwarded.size()) + " bytes once rewritten)"};
+  }
   return r;
 }
 

@@ -91,7 +91,7 @@ void check_request(std::string_view text, std::size_t cut) {
 
   auto interpreted = interpret_request(whole.head);
   if (auto* p = std::get_if<Problem>(&interpreted)) {
-    check(p->status == 400 || p->status == 501);
+    check(p->status == 400 || p->status == 431 || p->status == 501);
     check(!p->message.empty());
     return;
   }

@@ -366,7 +366,7 @@ TEST_CASE("http proxy parser: response heads and how their bodies end") {
   }
 }
 
-TEST_CASE("http proxy parser: a response head at the limits is refused, not forwarded broken") {
+TEST_CASE("http proxy parser: heads at the limits are refused, not forwarded broken") {
   // Found by fuzzing: 256 upstream fields plus the proxy's Connection field
   // made a head that no parser with the same limit accepts.
   auto with_fields = [](std::size_t n) {
@@ -385,6 +385,17 @@ TEST_CASE("http proxy parser: a response head at the limits is refused, not forw
     auto again = parse(out, HeadParser::Kind::response);
     CHECK(again.state == HeadParser::State::complete);
   }
+  // The same for requests: the proxy adds Host, framing and Connection.
+  auto request_with = [](std::size_t n) {
+    std::string head = "GET http://x/ HTTP/1.1\r\nHost: x\r\n";
+    for (std::size_t i = 1; i < n; ++i) head += "X-" + std::to_string(i) + ": 1\r\n";
+    return head + "\r\n";
+  };
+  auto refused = refusal_of(request_with(kMaxFields));
+  CHECK(refused.status == 431);
+  CHECK(refused.message.find("too large to forward") != std::string::npos);
+  auto forwarded = destination_head(request_of(request_with(kMaxFields - 3)));
+  CHECK(parse(forwarded).state == HeadParser::State::complete);
 }
 
 TEST_CASE("http proxy parser: status lines") {
