@@ -8,13 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 parse_run_options exercise-3 "$@"
 
 start_network 0.1 2
-start_web bank "the vault code is 4-8-15-16-23-42"
-BANK=$WEB_PORT
-start_web evil "this is not your bank: type your password here"
-EVIL=$WEB_PORT
-add_tapped_node exit self
-echo "web servers: bank on 127.0.0.1:$BANK, attacker's on 127.0.0.1:$EVIL;" \
-  "node 'exit' listed at $(node_addr exit), a tap in front of it records to \$LAB/caps/exit/"
+start_bank_attacker_and_tapped_exit
 
 say "1. The victim fetches the bank's page through node1, node2 and exit"
 path=$(node_addr node1),$(node_addr node2),$(node_addr exit)
@@ -22,8 +16,7 @@ show client --path "$path" get "http://127.0.0.1:$BANK/" 2>&1 | grep -v 'is INSE
 
 say "2. The attacker has only the two directions of the link into exit"
 # The last connection the tap saw (a port probe may have made an empty one first).
-last=$(find "$LAB_DIR/caps/exit" -name 'conn-*.forward' -size +0 | sort -V | tail -n 1)
-last=${last%.forward}
+last=$(last_capture exit)
 show python3 "$here/two_time_pad.py" "$last.forward" "$last.backward"
 
 say "3. The attacker redirects the next fetch to port $EVIL by flipping bits"

@@ -7,21 +7,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 parse_run_options exercise-4 "$@"
 
 start_network 1 2
-start_web bank "the vault code is 4-8-15-16-23-42"
-BANK=$WEB_PORT
-start_web evil "this is not your bank: type your password here"
-EVIL=$WEB_PORT
-add_tapped_node exit self
-echo "web servers: bank on 127.0.0.1:$BANK, attacker's on 127.0.0.1:$EVIL;" \
-  "node 'exit' listed at $(node_addr exit), a tap in front of it records to \$LAB/caps/exit/"
+start_bank_attacker_and_tapped_exit
 
 say "1. The victim fetches the bank's page through node1, node2 and exit"
 path=$(node_addr node1),$(node_addr node2),$(node_addr exit)
 show client --path "$path" get "http://127.0.0.1:$BANK/"
 
 say "2. The two-time pad of exercise 3 on the link into exit"
-last=$(find "$LAB_DIR/caps/exit" -name 'conn-*.forward' -size +0 | sort -V | tail -n 1)
-last=${last%.forward}
+last=$(last_capture exit)
 status=0
 show python3 "$(cd "$here/../3-break-tpdp-0.1" && pwd)/two_time_pad.py" "$last.forward" "$last.backward" ||
   status=$?

@@ -131,6 +131,31 @@ start_web() { # NAME TEXT: a secret_server.py on port WEB_PORT
   lab spawn "$1" "$WEB_PORT" -- "$PYTHON" "$LABS_LIB/secret_server.py" "$WEB_PORT" "$2" >/dev/null
 }
 
+# The newest finished recording of tap NAME, as $LAB_DIR/caps/NAME/conn-N
+# (add .forward or .backward). Waits (at most 5 s) until the tap has logged
+# that the connection closed: before that its files may not be complete.
+last_capture() { # NAME
+  local log="$LAB_DIR/logs/tap-$1.log" n="" i
+  for ((i = 0; i < 50; i++)); do
+    n=$(sed -n 's/^tpdp-tap: conn-\([0-9]*\): closed.*/\1/p' "$log" 2>/dev/null | sort -n | tail -n 1)
+    [ -n "$n" ] && break
+    sleep 0.1
+  done
+  echo "$LAB_DIR/caps/$1/conn-${n:-none}"
+}
+
+# The set-up of exercises 3 and 4: the bank, the attacker's server, and a
+# node 'exit' with a tap in front of it. Sets BANK and EVIL to their ports.
+start_bank_attacker_and_tapped_exit() {
+  start_web bank "the vault code is 4-8-15-16-23-42"
+  BANK=$WEB_PORT
+  start_web evil "this is not your bank: type your password here"
+  EVIL=$WEB_PORT
+  add_tapped_node exit self
+  echo "web servers: bank on 127.0.0.1:$BANK, attacker's on 127.0.0.1:$EVIL;" \
+    "node 'exit' listed at $(node_addr exit), a tap in front of it records to \$LAB/caps/exit/"
+}
+
 say() { printf '\n== %s\n' "$*"; }
 show() { # prints a command (as the student would type it, shortened) and runs it
   echo "\$ $*" | sed "s|^\$ client |\$ tpdp-client |; s|$LAB_DIR|\$LAB|g; s|$labs_root/||g"
