@@ -192,6 +192,13 @@ class V01Lab {
   int runs_ = 0;
 };
 
+// The node's answer to bad input: error byte 1, then it closes.
+void check_error_byte_1_and_close(Raw& raw) {
+  std::string rest;
+  CHECK(raw.closes(5s, &rest));
+  CHECK(rest == std::string(1, '\x01'));
+}
+
 }  // namespace
 
 TEST_CASE("TPDP/0.1: 3 MiB both ways through 3 hops, bytes compared") {
@@ -310,42 +317,32 @@ TEST_CASE("TPDP/0.1: bad input gets error byte 1 and a close, the node keeps ser
   SECTION("wrong Hello") {
     Raw raw(node);
     raw.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    std::string rest;
-    CHECK(raw.closes(5s, &rest));
-    CHECK(rest == std::string(1, '\x01'));
+    check_error_byte_1_and_close(raw);
   }
   SECTION("all-zero X25519 shared secret") {
     Raw raw(node);
     raw.send(std::string(v0_1::kHello));
     REQUIRE(raw.read(16) == v0_1::kHello);
     raw.send(std::string(32, '\0'));
-    std::string rest;
-    CHECK(raw.closes(5s, &rest));
-    CHECK(rest == std::string(1, '\x01'));
+    check_error_byte_1_and_close(raw);
   }
   SECTION("zero-length host") {
     Raw raw(node);
     auto layers = open_hop(raw);
     send_host(raw, layers, "");
-    std::string rest;
-    CHECK(raw.closes(5s, &rest));
-    CHECK(rest == std::string(1, '\x01'));
+    check_error_byte_1_and_close(raw);
   }
   SECTION("host that is not UTF-8") {
     Raw raw(node);
     auto layers = open_hop(raw);
     send_host(raw, layers, "\xff\xfe\x80.example");
-    std::string rest;
-    CHECK(raw.closes(5s, &rest));
-    CHECK(rest == std::string(1, '\x01'));
+    check_error_byte_1_and_close(raw);
   }
   SECTION("host with a NUL") {
     Raw raw(node);
     auto layers = open_hop(raw);
     send_host(raw, layers, std::string("127.0.0.1\0evil", 14));
-    std::string rest;
-    CHECK(raw.closes(5s, &rest));
-    CHECK(rest == std::string(1, '\x01'));
+    check_error_byte_1_and_close(raw);
   }
   // Whatever happened above, the node still builds circuits.
   std::string data = random_bytes(1000);
