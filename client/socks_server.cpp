@@ -408,6 +408,7 @@ asio::awaitable<void> SocksServer::accept_loop() {
       [[maybe_unused]] auto [pec] = co_await pause.async_wait(use_tuple);
       continue;
     }
+    set_close_on_exec(socket);  // the library's user may start other programs
     ++active_;
     asio::co_spawn(ex_, handle(std::move(socket), ++next_id_), [self](std::exception_ptr) {});
   }

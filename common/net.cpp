@@ -4,6 +4,7 @@
 
 #include <ifaddrs.h>
 
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -17,6 +18,12 @@
 namespace tpdp {
 
 namespace {
+
+// Errors ignored: F_SETFD fails only for a descriptor that is not open.
+void close_on_exec(int fd) {
+  int flags = ::fcntl(fd, F_GETFD);
+  if (flags >= 0 && !(flags & FD_CLOEXEC)) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
 
 // Names are looked up with getaddrinfo on a thread of their own: Asio 1.22
 // runs every lookup of an io_context on one internal thread, so one slow
@@ -109,6 +116,7 @@ asio::awaitable<tcp::socket> connect_to(const HostPort& where, Duration deadline
     }
     throw std::system_error(make_error_code(Errc::connect_failed), e.code().message());
   }
+  set_close_on_exec(socket);
   co_return socket;
 }
 
@@ -159,6 +167,7 @@ tcp::acceptor listen_on(asio::any_io_executor ex, const HostPort& where) {
   tcp::endpoint ep(addr, where.port);
   tcp::acceptor acceptor(ex);
   acceptor.open(ep.protocol());
+  close_on_exec(acceptor.native_handle());
   acceptor.set_option(asio::socket_base::reuse_address(true));
   if (addr.is_v6()) acceptor.set_option(asio::ip::v6_only(true));
   acceptor.bind(ep, ec);
@@ -195,6 +204,10 @@ void enable_keepalive_probes(int fd) {
   set(IPPROTO_TCP, TCP_KEEPCNT, kKeepaliveProbes);
 }
 }  // namespace
+
+void set_close_on_exec(tcp::socket& s) {
+  close_on_exec(s.native_handle());
+}
 
 void enable_dead_link_detection(tcp::socket& s) {
   enable_keepalive_probes(s.native_handle());

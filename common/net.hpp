@@ -27,7 +27,7 @@ asio::awaitable<std::vector<tcp::endpoint>> resolve(const HostPort& where, Durat
 // Connects to the first endpoint that `allowed` accepts (all when empty),
 // within the deadline. Throws std::system_error with a tpdp::Errc:
 // resolve_failed, exit_policy_refused (no endpoint allowed),
-// connection_refused, connect_failed or timeout.
+// connection_refused, connect_failed or timeout. The socket is close-on-exec.
 asio::awaitable<tcp::socket> connect_to(
     const HostPort& where, Duration deadline,
     const std::function<bool(const tcp::endpoint&)>& allowed = {});
@@ -37,7 +37,15 @@ IpAddress to_ip_address(const asio::ip::address& a);
 // Addresses of this host's interfaces (getifaddrs), for the default exit policy.
 std::vector<IpAddress> local_addresses();
 
-// Binds and listens on host:port (SO_REUSEADDR; IPv6-only for v6 addresses).
+// Marks a socket close-on-exec (Asio opens sockets without it). A program
+// using the client library that starts another program must not hand it
+// its circuits: a child holding the entry link would keep the circuit open
+// at every node after the program closed it. connect_to and listen_on set
+// it themselves; accepted sockets need it where the program may start others.
+void set_close_on_exec(tcp::socket& s);
+
+// Binds and listens on host:port (SO_REUSEADDR; IPv6-only for v6 addresses;
+// close-on-exec).
 tcp::acceptor listen_on(asio::any_io_executor ex, const HostPort& where);
 
 // Closes our side gracefully after a final message: shutdown(send), then

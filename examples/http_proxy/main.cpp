@@ -41,6 +41,7 @@ asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, ProxyContex
       continue;
     }
     set_no_delay(socket);
+    set_close_on_exec(socket);
     auto session = std::make_shared<Session>(std::move(socket), ctx);
     asio::co_spawn(ex, Session::run(session), asio::detached);
   }

@@ -142,10 +142,11 @@ TEST_CASE(
   TempDir dir;
   Network net(dir, {"--expiry", "3", "--heartbeat-interval", "1", "--sweep-interval", "1"});
   // Nodes 0-2 stay for the whole run and are measured; the others churn.
-  // A circuit whose neighbour is killed is half-closed (a FIN looks like a
-  // clean half-close at the TCP level); if the far end never closes either,
-  // the idle timeout reaps it. 5 s here so the test can wait for that.
-  for (int i = 0; i < 6; ++i) net.add_node({"--idle-timeout", "5"});
+  // When a neighbour is killed, its closed links must end the circuit at
+  // every other node: the idle timeout is far longer than the test waits
+  // (120 s), so a circuit left open only because nothing ended it shows up
+  // in the descriptor check below instead of being quietly reaped.
+  for (int i = 0; i < 6; ++i) net.add_node({"--idle-timeout", "120"});
   REQUIRE(net.wait_for_nodes(6));
   std::string err;
   auto pool = *parse_pool_address(net.pool_address() + "@" + net.pool_fingerprint(), &err);
