@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <regex>
 #include <thread>
 
 #include "harness.hpp"
@@ -87,7 +88,12 @@ TEST_CASE("SIGTERM: a circuit moving data finishes intact, new connections are r
   CHECK(took < 10);  // with the circuit, well before the 20 s grace
   std::string log = net.node(1).stderr_text();
   INFO("node log:\n" << log);
-  CHECK(log.find("waiting up to 20 s for 1 open circuit(s)") != std::string::npos);
+  // At least the flowing circuit: a probe of refuses_connections that the
+  // node accepted before it handled the signal counts too (seen under ASan).
+  std::smatch waiting;
+  REQUIRE(
+      std::regex_search(log, waiting, std::regex("waiting up to 20 s for ([0-9]+) open circuit")));
+  CHECK(std::stoi(waiting[1].str()) >= 1);
   CHECK(log.find("no circuit open: exiting") != std::string::npos);
   // The others were not disturbed.
   CHECK(net.node(0).running());
