@@ -54,6 +54,19 @@ int main(int argc, char** argv) {
   crowd->add_option("--bytes", o.bytes, "Bytes per circuit")->capture_default_str();
   crowd->add_option("--concurrency", o.concurrency, "Circuits being built at once")
       ->capture_default_str();
+  auto* flood = app.add_subcommand(
+      "flood", "Slowloris and a CREATE flood against the first node of --path, until SIGTERM");
+  common(flood, true);
+  flood->add_option("--stalled", o.count, "Slowloris connections (from 127.0.0.9)")
+      ->capture_default_str();
+  flood->add_option("--seconds", o.seconds, "Flood at most this long (from 127.0.0.10)")
+      ->capture_default_str();
+  flood->add_option("--rate", o.rate, "CREATEs per second (0: as fast as one thread can)")
+      ->capture_default_str();
+  flood->add_flag("--wait-reply", o.wait_reply,
+                  "Keep each connection until the node's reply (CREATED or a refusal)");
+  flood->add_option("--concurrency", o.concurrency, "With --wait-reply: handshakes at once")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   if (sodium_init() < 0) {
@@ -82,6 +95,7 @@ int main(int argc, char** argv) {
                                                          : chosen == build ? run_build
                                                          : chosen == churn ? run_churn
                                                          : chosen == idle  ? run_idle
+                                                         : chosen == flood ? run_flood
                                                                            : run_crowd;
   int status = 0;
   asio::co_spawn(io, command(o), [&](std::exception_ptr e, JsonLine out) {

@@ -24,6 +24,8 @@ struct Options {
   double warmup = 0.5;                            // churn: before the window
   double settle = 1;                              // idle: wait before reading the RSS
   std::size_t read_buffer = 256 * 1024;           // fetch: application read size
+  double rate = 0;                                // flood: CREATEs per second (0: no pacing)
+  bool wait_reply = false;                        // flood: read each reply before closing
 };
 
 // Bulk download of `bytes`, checked, over plain TCP (tcp_port) or a circuit (paths[0]).
@@ -36,5 +38,8 @@ asio::awaitable<JsonLine> run_churn(const Options& o);
 asio::awaitable<JsonLine> run_idle(const Options& o);
 // `count` circuits each fetching `bytes` at once, all checked: aggregate rate, node RSS.
 asio::awaitable<JsonLine> run_crowd(const Options& o);
+// Attacks the first node of paths[0]: `count` slowloris connections, then a
+// CREATE flood for `seconds` or until SIGTERM: what was sent, what was refused.
+asio::awaitable<JsonLine> run_flood(const Options& o);
 
 }  // namespace tpdp::bench

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <thread>
@@ -204,6 +205,17 @@ void enable_keepalive_probes(int fd) {
   set(IPPROTO_TCP, TCP_KEEPCNT, kKeepaliveProbes);
 }
 }  // namespace
+
+bool peer_has_closed(tcp::socket& s) {
+  std::uint8_t byte;
+  for (;;) {
+    ssize_t n = ::recv(s.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) return true;
+    if (n > 0) return false;
+    if (errno == EINTR) continue;
+    return errno != EAGAIN && errno != EWOULDBLOCK;
+  }
+}
 
 void set_close_on_exec(tcp::socket& s) {
   close_on_exec(s.native_handle());

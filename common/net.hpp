@@ -54,6 +54,10 @@ tcp::acceptor listen_on(asio::any_io_executor ex, const HostPort& where);
 // with with_deadline.
 asio::awaitable<void> linger_close(tcp::socket& s);
 
+// True when the peer has closed its side (or reset the connection) and no
+// unread byte comes before that: one non-blocking peek, nothing consumed.
+bool peer_has_closed(tcp::socket& s);
+
 // Sets TCP_NODELAY, ignoring errors (handshakes are latency bound).
 void set_no_delay(tcp::socket& s);
 

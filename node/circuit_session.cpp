@@ -192,6 +192,12 @@ asio::awaitable<void> CircuitSession::create() {
     throw ControlFailure(Errc::unknown_identity,
                          "CREATE names identity " + fingerprint(create.node_id).substr(0, 16));
   }
+  // The public-key work waits for this source's turn (node/handshake_turns.hpp),
+  // and is not done at all for a client that has closed meanwhile: a client
+  // waits for CREATED, so an end of stream here means nobody will read it
+  // (the cheapest flood sends a CREATE and closes).
+  co_await node_.handshake_turns_.wait(peer_);
+  if (peer_has_closed(up_)) throw std::system_error(asio::error::eof);
   auto reply = ntor_server_respond(keys.identity.public_key, keys.onion, create.client_public,
                                    node_.take_ephemeral());
   if (!reply) throw ControlFailure(Errc::protocol_error, "degenerate client key");

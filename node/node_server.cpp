@@ -1,5 +1,9 @@
 #include "node/node_server.hpp"
 
+#include <sys/socket.h>
+
+#include <array>
+
 #include "common/deadline.hpp"
 #include "node/v0_1_listed_nodes.hpp"
 #include "protocol/circuit_messages.hpp"
@@ -12,7 +16,8 @@ NodeServer::NodeServer(asio::any_io_executor ex, NodeConfig config, NodeKeys key
       log_(std::move(log)),
       acceptor_(listen_on(ex, config_.listen)),
       sweeper_(config_.idle_timeout),
-      refusals_(log_) {
+      refusals_(log_),
+      handshake_turns_(ex) {
   // Every circuit link this node accepts gets keep-alive probes (common/net.hpp).
   enable_dead_link_detection(*acceptor_);
   if (config_.protocol == ProtocolVersion::tpdp0_1 && !config_.pools.empty()) {
@@ -59,8 +64,24 @@ asio::awaitable<void> NodeServer::run() {
   co_await accept_loop();
 }
 
+void NodeServer::start_serving(tcp::socket socket) {
+  std::error_code rec;
+  auto ep = socket.remote_endpoint(rec);
+  std::string peer_ip = rec ? "?" : ep.address().to_string();
+  asio::co_spawn(acceptor_->get_executor(), serve(std::move(socket), std::move(peer_ip)),
+                 asio::detached);
+}
+
 asio::awaitable<void> NodeServer::accept_loop() {
   auto ex = co_await asio::this_coro::executor;
+  // Every connection waiting in the kernel's backlog is taken at once (up to
+  // a bound), not one per turn of the event loop: under a flood of
+  // connections the per-source limits can only turn the excess away once it
+  // is accepted, and a legitimate client must not wait behind a backlog of
+  // thousands while the node does one handshake per turn.
+  constexpr int kMaxAcceptsPerTurn = 32;
+  std::error_code nb_ec;
+  acceptor_->non_blocking(true, nb_ec);
   while (!stopping_) {
     auto [ec, socket] = co_await acceptor_->async_accept(use_tuple);
     if (ec == asio::error::operation_aborted || stopping_) break;
@@ -70,40 +91,46 @@ asio::awaitable<void> NodeServer::accept_loop() {
       co_await t.async_wait(use_tuple);
       continue;
     }
-    std::error_code rec;
-    auto ep = socket.remote_endpoint(rec);
-    std::string peer_ip = rec ? "?" : ep.address().to_string();
-    asio::co_spawn(ex, serve(std::move(socket), std::move(peer_ip)), asio::detached);
+    start_serving(std::move(socket));
+    for (int i = 0; i < kMaxAcceptsPerTurn && !nb_ec; ++i) {
+      std::error_code more_ec;
+      tcp::socket more = acceptor_->accept(more_ec);
+      if (more_ec)
+        break;  // would_block: the backlog is empty (other errors: async_accept sees them)
+      start_serving(std::move(more));
+    }
   }
+}
+
+void NodeServer::refuse_now(tcp::socket& socket, const std::string& peer_ip, const char* what) {
+  refusals_("refused a circuit from " + peer_ip + ": " + what);
+  int fd = socket.native_handle();
+  // TPDP/0.1 has no error byte for "busy" (0, 1 and 2 would mislead): it closes.
+  if (config_.protocol == ProtocolVersion::tpdp1) {
+    std::uint8_t status = static_cast<std::uint8_t>(Errc::limit_reached);
+    [[maybe_unused]] auto sent = ::send(fd, &status, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+  }
+  // What the peer sent already (its CREATE) is read and dropped: closing with
+  // unread input would reset the connection, and a reset can destroy the
+  // status byte before the peer reads it. Bounded: a peer still sending
+  // after its CREATE gets the reset.
+  std::array<std::uint8_t, 1024> sink;
+  for (int i = 0; i < 4 && ::recv(fd, sink.data(), sink.size(), MSG_DONTWAIT) > 0; ++i) {
+  }
+  std::error_code ec;
+  socket.close(ec);
 }
 
 asio::awaitable<void> NodeServer::serve(tcp::socket socket, std::string peer_ip) {
   // Limits are checked before any cryptography is done for the peer.
-  auto refuse = [&](const char* what) -> asio::awaitable<void> {
-    refusals_("refused a circuit from " + peer_ip + ": " + what);
-    auto answer = [&]() -> asio::awaitable<void> {
-      // TPDP/0.1 has no error byte for "busy" (0, 1 and 2 would mislead): it closes.
-      if (config_.protocol == ProtocolVersion::tpdp1) {
-        std::uint8_t status = static_cast<std::uint8_t>(Errc::limit_reached);
-        co_await asio::async_write(socket, asio::buffer(&status, 1), asio::use_awaitable);
-      }
-      co_await linger_close(socket);
-    };
-    try {
-      co_await with_deadline(answer(), std::chrono::seconds(1));
-    } catch (const std::exception&) {
-    }
-    std::error_code ec;
-    socket.close(ec);
-  };
   if (active_circuits_ >= config_.max_circuits) {
-    co_await refuse("circuit limit reached");
+    refuse_now(socket, peer_ip, "circuit limit reached");
     co_return;
   }
   auto in_flight = handshakes_by_source_.find(peer_ip);
   if (in_flight != handshakes_by_source_.end() &&
       in_flight->second >= config_.max_handshakes_per_source) {
-    co_await refuse("too many handshakes in flight from this address");
+    refuse_now(socket, peer_ip, "too many handshakes in flight from this address");
     co_return;
   }
   ++active_circuits_;

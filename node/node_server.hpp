@@ -12,6 +12,7 @@
 #include "common/logging.hpp"
 #include "common/net.hpp"
 #include "node/buffer_pool.hpp"
+#include "node/handshake_turns.hpp"
 #include "node/idle_sweeper.hpp"
 #include "node/node_config.hpp"
 #include "protocol/identity.hpp"
@@ -41,6 +42,11 @@ class NodeServer {
 
  private:
   asio::awaitable<void> accept_loop();
+  void start_serving(tcp::socket socket);
+  // Turns a connection away at once, before any work for it: the status
+  // byte limit_reached (TPDP/1), then close. No coroutine, timer or buffer:
+  // under a flood most connections end here, and that must stay cheap.
+  void refuse_now(tcp::socket& socket, const std::string& peer_ip, const char* what);
   asio::awaitable<void> serve(tcp::socket socket, std::string peer_ip);
   // circuit_session.cpp. True when the circuit went on to relay: the relay
   // then owns the socket and decrements active_circuits_ when it ends.
@@ -63,6 +69,7 @@ class NodeServer {
   ThrottledWarning refusals_;
   std::size_t active_circuits_ = 0;
   std::map<std::string, std::size_t> handshakes_by_source_;
+  HandshakeTurns handshake_turns_;
   std::uint64_t next_circuit_id_ = 1;
   bool stopping_ = false;
   std::unique_ptr<V01ListedNodes> v0_1_listed_nodes_;  // TPDP/0.1 with pools only

@@ -1,0 +1,67 @@
+// HandshakeTurns on a real io_context: sources take turns, one handshake per
+// turn; a waiter cancelled by its deadline leaves the queue; an uncontended
+// handshake gets its turn at once.
+#include <catch2/catch.hpp>
+
+#include <asio.hpp>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "common/deadline.hpp"
+#include "node/handshake_turns.hpp"
+
+using namespace tpdp;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Waits for a turn, then records "source:index" (the work of the turn).
+asio::awaitable<void> take_turn(HandshakeTurns& turns, std::string source, int index,
+                                std::vector<std::string>& order) {
+  co_await turns.wait(source);
+  order.push_back(source + ":" + std::to_string(index));
+}
+
+asio::awaitable<void> take_turn_within(HandshakeTurns& turns, std::string source,
+                                       std::chrono::milliseconds bound, bool& timed_out) {
+  try {
+    co_await with_deadline(turns.wait(source), bound);
+  } catch (const std::system_error&) {
+    timed_out = true;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("handshake turns: sources alternate, so one address's flood does not delay another's") {
+  asio::io_context io;
+  HandshakeTurns turns(io.get_executor());
+  std::vector<std::string> order;
+  // Six handshakes from the flooding address arrive first, then two from another.
+  for (int i = 0; i < 6; ++i)
+    asio::co_spawn(io, take_turn(turns, "flood", i, order), asio::detached);
+  for (int i = 0; i < 2; ++i)
+    asio::co_spawn(io, take_turn(turns, "legit", i, order), asio::detached);
+  io.run_for(2s);
+  REQUIRE(order.size() == 8);
+  CHECK(turns.waiting() == 0);
+  // Round robin: each source's first handshake before any source's second.
+  CHECK(order == std::vector<std::string>{"flood:0", "legit:0", "flood:1", "legit:1", "flood:2",
+                                          "flood:3", "flood:4", "flood:5"});
+}
+
+TEST_CASE("handshake turns: a waiter whose deadline passes leaves the queue, the rest go on") {
+  asio::io_context io;
+  HandshakeTurns turns(io.get_executor());
+  std::vector<std::string> order;
+  bool timed_out = false;
+  // The deadline is zero: it runs out before the first turn is handed out.
+  asio::co_spawn(io, take_turn_within(turns, "a", 0ms, timed_out), asio::detached);
+  asio::co_spawn(io, take_turn(turns, "b", 0, order), asio::detached);
+  asio::co_spawn(io, take_turn(turns, "a", 1, order), asio::detached);
+  io.run_for(2s);
+  CHECK(timed_out);
+  CHECK(turns.waiting() == 0);
+  CHECK(order.size() == 2);
+}
