@@ -5,7 +5,9 @@
 // tens of milliseconds in which nothing else ran, several times over for
 // each step of a legitimate circuit. With it, another address's handshake
 // waits for at most one handshake per other address with work waiting, and
-// relaying goes on between any two handshakes. Single-threaded, like the node.
+// relaying goes on between any two handshakes. The first handshake of a
+// turn goes ahead at once (no timer, no suspension: the common case costs
+// one post); only the others wait. Single-threaded, like the node.
 #pragma once
 
 #include <algorithm>
@@ -28,6 +30,10 @@ class HandshakeTurns {
   // the next co_await. Throws operation_aborted if the caller is cancelled
   // (its deadline) while it waits.
   asio::awaitable<void> wait(const std::string& source) {
+    if (!turn_taken_ && waiting_count_ == 0) {
+      take_turn();
+      co_return;
+    }
     Waiter w(*this, source);
     auto [ec] = co_await w.ready.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
     if (!w.granted) throw std::system_error(ec ? ec : asio::error::operation_aborted);
@@ -57,7 +63,7 @@ class HandshakeTurns {
     if (queue.empty()) sources_.push_back(w->source);
     queue.push_back(w);
     ++waiting_count_;
-    schedule();
+    if (!turn_taken_) take_turn();  // its end hands the next turn to a waiter
   }
 
   // A waiter that was cancelled (or whose coroutine ended) before its turn.
@@ -75,18 +81,20 @@ class HandshakeTurns {
     }
   }
 
-  void schedule() {
-    if (grant_posted_ || sources_.empty()) return;
-    grant_posted_ = true;
-    asio::post(ex_, [this] { grant_one(); });
+  // The turn lasts until the posted end_turn runs: everything queued before
+  // it (the granted handshake, I/O that became ready) runs first.
+  void take_turn() {
+    turn_taken_ = true;
+    asio::post(ex_, [this] { end_turn(); });
   }
 
-  // Wakes the first waiter of the next source. Its coroutine resumes before
-  // this runs again (both are queued in order, and I/O that became ready
-  // meanwhile runs in between), so handshakes never pile up in one turn.
+  void end_turn() {
+    turn_taken_ = false;
+    if (!sources_.empty()) grant_one();
+  }
+
+  // Wakes the first waiter of the next source and gives it the turn.
   void grant_one() {
-    grant_posted_ = false;
-    if (sources_.empty()) return;
     std::string source = std::move(sources_.front());
     sources_.pop_front();
     auto it = by_source_.find(source);
@@ -100,14 +108,14 @@ class HandshakeTurns {
     }
     w->granted = true;
     w->ready.cancel();
-    schedule();
+    take_turn();
   }
 
   asio::any_io_executor ex_;
   std::map<std::string, std::deque<Waiter*>> by_source_;
   std::deque<std::string> sources_;  // sources with waiters, next turn first
   std::size_t waiting_count_ = 0;
-  bool grant_posted_ = false;
+  bool turn_taken_ = false;  // a handshake has the current turn
 };
 
 }  // namespace tpdp
