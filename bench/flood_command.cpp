@@ -80,11 +80,20 @@ asio::awaitable<JsonLine> run_flood(const Options& o) {
   }
   CreateMsg create;
   create.node_id = path[0].identity;
-  auto next_create = [&create] {
-    randombytes_buf(create.client_public.bytes.data(), create.client_public.bytes.size());
-    return encode_to_bytes(create);
-  };
   std::size_t sent = 0, failed_connects = 0, answered = 0, refused = 0;
+  // A connection from the flooding address with a fresh CREATE sent, or -1.
+  auto send_create = [&] {
+    int fd = connect_from("127.0.0.10", port);
+    if (fd < 0) {
+      ++failed_connects;
+      return -1;
+    }
+    randombytes_buf(create.client_public.bytes.data(), create.client_public.bytes.size());
+    Bytes wire = encode_to_bytes(create);
+    ::send(fd, wire.data(), wire.size(), MSG_NOSIGNAL);
+    ++sent;
+    return fd;
+  };
   std::vector<int> waiting;  // --wait-reply: connections whose reply has not come yet
   auto started = Clock::now();
   // How long to hold off the next CREATE to keep to `rate` (0: no pacing).
@@ -96,30 +105,17 @@ asio::awaitable<JsonLine> run_flood(const Options& o) {
       // Send and close at once: the node's work is wasted on a closed connection.
       double ahead = ahead_of_rate();
       if (ahead > 0.001) std::this_thread::sleep_for(std::chrono::duration<double>(ahead));
-      int fd = connect_from("127.0.0.10", port);
-      if (fd < 0) {
-        ++failed_connects;
-        continue;
-      }
-      Bytes wire = next_create();
-      ::send(fd, wire.data(), wire.size(), MSG_NOSIGNAL);
-      ::close(fd);
-      ++sent;
+      int fd = send_create();
+      if (fd >= 0) ::close(fd);
       continue;
     }
     // Up to `concurrency` handshakes at once, each waiting for the node's
     // reply (CREATED or a refusal) before it closes: every one the node
     // accepts costs it the full ntor work.
     while (waiting.size() < o.concurrency && ahead_of_rate() <= 0) {
-      int fd = connect_from("127.0.0.10", port);
-      if (fd < 0) {
-        ++failed_connects;
-        break;
-      }
-      Bytes wire = next_create();
-      ::send(fd, wire.data(), wire.size(), MSG_NOSIGNAL);
+      int fd = send_create();
+      if (fd < 0) break;
       waiting.push_back(fd);
-      ++sent;
     }
     std::vector<pollfd> polls;
     for (int fd : waiting) polls.push_back({fd, POLLIN, 0});
