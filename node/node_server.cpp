@@ -4,7 +4,6 @@
 
 #include <array>
 
-#include "common/deadline.hpp"
 #include "node/v0_1_listed_nodes.hpp"
 #include "protocol/circuit_messages.hpp"
 
