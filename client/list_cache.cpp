@@ -4,7 +4,6 @@
 #include <cereal/types/map.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
-#include <fstream>
 #include <map>
 #include <sstream>
 
@@ -37,15 +36,21 @@ struct StoredList {
 
 using Stored = std::map<std::string, StoredList>;
 
+// Lists of a few pools at 4 MiB each, in hex.
+constexpr std::size_t kMaxFileSize = 64 << 20;
+
 Stored read_all(const std::filesystem::path& file) {
   Stored all;
-  std::ifstream in(file);
-  if (!in) return all;
   try {
+    // Trusted as the known pools file is: a list planted by another user, or a
+    // FIFO in its place, is no list (never a hang).
+    auto text = read_trusted_file(file, kMaxFileSize, FileSecrecy::public_read, "node list cache");
+    if (!text) return all;
+    std::istringstream in(std::string(text->begin(), text->end()));
     cereal::JSONInputArchive archive(in);
     archive(cereal::make_nvp("lists", all));
   } catch (const std::exception&) {
-    all.clear();  // damaged: as if empty (it is rewritten at the next verified list)
+    all.clear();  // damaged or untrusted: as if empty (rewritten at the next verified list)
   }
   return all;
 }

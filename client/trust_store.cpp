@@ -3,7 +3,6 @@
 #include <cereal/archives/json.hpp>
 #include <cereal/types/map.hpp>
 #include <cereal/types/string.hpp>
-#include <fstream>
 #include <sstream>
 
 #include "common/key_store.hpp"
@@ -12,10 +11,10 @@
 namespace tpdp {
 
 TrustStore::TrustStore(std::filesystem::path file) : file_(std::move(file)) {
-  std::error_code ec;
-  if (!std::filesystem::exists(file_, ec)) return;
-  std::ifstream in(file_);
-  if (!in) throw std::runtime_error("cannot read " + file_.string());
+  // Checked like a key file (common/key_store.hpp), except that others may read it.
+  auto text = read_trusted_file(file_, kMaxFileSize, FileSecrecy::public_read, "known pools file");
+  if (!text) return;
+  std::istringstream in(std::string(text->begin(), text->end()));
   try {
     cereal::JSONInputArchive archive(in);
     archive(cereal::make_nvp("pools", pools_));

@@ -1,5 +1,8 @@
 // Trust on first use for pool keys: the first key seen for a pool address
 // is remembered (DATA_DIR/known_pools.json); a different key later is refused.
+// The file is trusted only as a key file is (common/key_store.hpp: a regular file
+// owned by this user or root, in a directory only they can change), and it must not
+// be writable by group or others; it is written with mode 0600.
 #pragma once
 
 #include <filesystem>
@@ -14,7 +17,10 @@ class TrustStore {
  public:
   enum class Verdict { known, first_use, changed };
 
-  // Loads the file if it exists (throws std::runtime_error if unreadable or corrupt).
+  // Larger than this, the file is refused: 10 000 pools' worth.
+  static constexpr std::size_t kMaxFileSize = 4 << 20;
+  // Loads the file if it exists (throws std::runtime_error if unreadable, untrusted
+  // (KeyStoreError) or corrupt).
   explicit TrustStore(std::filesystem::path file);
   // Checks key for address; remembers it on first use (and saves the file).
   Verdict check(const std::string& address, const IdentityPublicKey& key);
