@@ -258,6 +258,12 @@ asio::awaitable<void> Circuit::extend(const NodeDescriptor& next) {
   if (hops_.empty()) throw std::logic_error("Circuit::extend: connect to a first node first");
   if (streaming_) throw std::logic_error("Circuit::extend: the stream is already open");
   int via = static_cast<int>(hops_.size());
+  // Nodes refuse to extend past the cap (spec 6.6): refuse before asking.
+  if (hops_.size() >= kMaxCircuitHops) {
+    throw CircuitError(Errc::limit_reached, via + 1,
+                       "a circuit has at most " + std::to_string(kMaxCircuitHops) +
+                           " hops (TPDP/1); cannot add hop " + std::to_string(via + 1));
+  }
   std::string where = "hop " + std::to_string(via + 1) + " (" +
                       format_host_port(next.host, next.port) + " " +
                       fingerprint(next.identity).substr(0, 16) + ")";

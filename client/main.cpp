@@ -7,6 +7,7 @@
 #include "client/cli_get.hpp"
 #include "common/command_line.hpp"
 #include "common/protocol_option.hpp"
+#include "protocol/circuit_messages.hpp"
 #include "protocol/host.hpp"
 
 int main(int argc, char** argv) {
@@ -32,9 +33,11 @@ int main(int argc, char** argv) {
          "Pool index HOST:PORT, optionally pinned to its key: HOST:PORT@FINGERPRINT; may "
          "repeat (lists are merged). Unpinned pools are trusted on first use and remembered")
       ->required();
-  auto* hops_option = app.add_option("--hops", options.hops, "Nodes in the path (distinct)")
-                          ->capture_default_str()
-                          ->check(CLI::Range(1, 16));
+  // At most kMaxCircuitHops: nodes refuse to extend a longer circuit (spec 6.6).
+  auto* hops_option =
+      app.add_option("--hops", options.hops, "Nodes in the path (distinct, 1 to 8)")
+          ->capture_default_str()
+          ->check(CLI::Range(std::size_t{1}, kMaxCircuitHops));
   app.add_option("--path", options.path,
                  "For cat and get: this path instead of a random one, the listed nodes at these "
                  "addresses in order (first hop first), comma-separated: "

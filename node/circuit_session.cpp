@@ -5,6 +5,7 @@
 #include "common/deadline.hpp"
 #include "common/message_io.hpp"
 #include "node/handshake_slot.hpp"
+#include "node/node_directory.hpp"
 #include "node/node_server.hpp"
 #include "node/relay.hpp"
 #include "protocol/circuit_messages.hpp"
@@ -76,6 +77,10 @@ class CircuitSession {
   std::optional<LayerCipher> forward_layer_, backward_layer_;
   std::optional<FrameOpener> opener_;
   std::optional<FrameSealer> sealer_;
+  // This node's place in the circuit: 1 for a client's CREATE, the depth a
+  // node's CREATE says otherwise; and the node that extended to this one.
+  std::size_t depth_ = 1;
+  std::optional<IdentityPublicKey> previous_;
   Bytes rx_;                 // bytes from upstream, forward layer already removed
   std::size_t rx_used_ = 0;  // bytes of rx_ consumed by opened frames
 };
@@ -116,7 +121,10 @@ asio::awaitable<bool> CircuitSession::run() {
   }
   slot.release();
   if (!est) {
-    log()->info("circuit {} from {}: refused: {} ({})", id_, peer_, errc_name(failure), reason);
+    // Throttled per kind: a flood of garbage connections must not flood the
+    // log, nor hide the other kinds of refusal.
+    node_.refusal_log(failure)("circuit " + std::to_string(id_) + " from " + peer_ + ": refused: " +
+                               std::string(errc_name(failure)) + " (" + reason + ")");
     try {
       if (!reported) co_await with_deadline(send_error(failure, reason), std::chrono::seconds(1));
     } catch (const std::exception&) {
@@ -186,7 +194,12 @@ asio::awaitable<CircuitSession::Established> CircuitSession::control_phase(Hands
 
 asio::awaitable<void> CircuitSession::create() {
   Bytes pending;
-  auto create = co_await read_message<CreateMsg>(up_, pending, kCreateSize);
+  // A client's CREATE or, from a node extending a circuit, the node form
+  // with this node's depth: the magic says which (protocol/circuit_messages.hpp).
+  auto incoming = co_await read_message<IncomingCreate>(up_, pending, kNodeCreateSize);
+  const CreateMsg& create = incoming.create;
+  depth_ = incoming.depth;
+  previous_ = incoming.previous;
   const auto& keys = node_.keys_;
   if (!(create.node_id == keys.identity.public_key)) {
     throw ControlFailure(Errc::unknown_identity,
@@ -259,16 +272,63 @@ asio::awaitable<void> CircuitSession::send_error(Errc code, const std::string& r
 
 asio::awaitable<CircuitSession::Established> CircuitSession::extend(const ExtendMsg& m) {
   std::string target = format_host_port(m.host, m.port);
+  const IdentityPublicKey& next_id = m.create.node_id;
+  std::string named = target + " " + fingerprint(next_id).substr(0, 16);
+  // Paths must not loop or amplify (spec 6.6): a bounded depth, told by
+  // each extending node to the next, and no hop to itself or straight back.
+  if (depth_ + 1 > kMaxCircuitHops) {
+    throw ControlFailure(Errc::limit_reached, "this node is hop " + std::to_string(depth_) +
+                                                  ": a circuit has at most " +
+                                                  std::to_string(kMaxCircuitHops) + " hops");
+  }
+  if (next_id == node_.keys_.identity.public_key) {
+    throw ControlFailure(Errc::protocol_error, "EXTEND to this node itself");
+  }
+  if (previous_ && next_id == *previous_) {
+    throw ControlFailure(Errc::protocol_error, "EXTEND back to the previous node " + named);
+  }
+  // Only to a node a pool lists, with exactly that address (spec 6.6).
+  auto connect_deadline = Clock::now() + config().connect_timeout;
+  if (!node_.directory_) {
+    throw ControlFailure(Errc::unknown_identity,
+                         "this node has no pool, so it knows no node to extend to");
+  }
+  bool listed = co_await node_.directory_->lists(next_id, m.host, m.port, connect_deadline);
+  if (!listed) {
+    throw ControlFailure(Errc::unknown_identity,
+                         "next hop " + named + " is not a node this node's pools list");
+  }
+  // Never to this node's own host (what the default exit policy refuses),
+  // unless --lab or an operator's exit-policy rule accepts that address.
+  auto not_own_host = [this, port = m.port](const tcp::endpoint& ep) {
+    if (config().lab) return true;
+    auto address = to_ip_address(ep.address());
+    return node_.own_host_.allows(address, port) || config().exit_policy.allows(address, port);
+  };
+  std::function<bool(const tcp::endpoint&)> filter = not_own_host;
   tcp::socket down(up_.get_executor());
-  // Extending needs no exit policy: the node only ever sends a CREATE there
-  // and requires a well-formed CREATED back before relaying anything.
   // (Locals stay outside try blocks: GCC 12 mis-destroys them in coroutines.)
   HostPort next{m.host, m.port};
+  auto left =
+      std::max<Clock::duration>(connect_deadline - Clock::now(), std::chrono::milliseconds(1));
+  Errc connect_error = Errc::ok;
+  std::string connect_message;
   try {
-    down = co_await connect_to(next, config().connect_timeout);
+    down = co_await connect_to(next, left, filter);
   } catch (const std::system_error& e) {
-    throw ControlFailure(errc_of(e) == Errc::connection_refused ? Errc::connect_failed : errc_of(e),
-                         "cannot reach next hop " + target + ": " + e.code().message());
+    connect_error = errc_of(e);
+    connect_message = e.code().message();
+  }
+  if (connect_error == Errc::exit_policy_refused) {
+    throw ControlFailure(Errc::exit_policy_refused,
+                         "next hop " + target +
+                             " is this node's own host (allowed only with --lab or an "
+                             "--exit-policy accept rule for it)");
+  }
+  if (connect_error != Errc::ok) {
+    throw ControlFailure(
+        connect_error == Errc::connection_refused ? Errc::connect_failed : connect_error,
+        "cannot reach next hop " + target + ": " + connect_message);
   }
   set_no_delay(down);
   enable_dead_link_detection(down);
@@ -276,7 +336,9 @@ asio::awaitable<CircuitSession::Established> CircuitSession::extend(const Extend
   // Exactly CREATED's bytes: anything after them belongs to the relay phase.
   Bytes reply(1);
   try {
-    co_await write_message(down, m.create);
+    // The node form: the next node learns its depth and who extended to it.
+    co_await write_message(down, NodeCreateMsg{static_cast<std::uint8_t>(depth_ + 1),
+                                               node_.keys_.identity.public_key, m.create});
     co_await asio::async_read(down, asio::buffer(reply), asio::use_awaitable);
     if (reply[0] == 0) {
       reply.resize(kCreatedOkSize);

@@ -4,6 +4,7 @@
 
 #include <array>
 
+#include "node/node_directory.hpp"
 #include "node/v0_1_listed_nodes.hpp"
 #include "protocol/circuit_messages.hpp"
 
@@ -16,6 +17,8 @@ NodeServer::NodeServer(asio::any_io_executor ex, NodeConfig config, NodeKeys key
       acceptor_(listen_on(ex, config_.listen)),
       sweeper_(config_.idle_timeout),
       refusals_(log_),
+      accept_failures_(log_),
+      own_host_(default_exit_policy(local_addresses(), false)),
       handshake_turns_(ex) {
   // Every circuit link this node accepts gets keep-alive probes (common/net.hpp).
   enable_dead_link_detection(*acceptor_);
@@ -25,6 +28,14 @@ NodeServer::NodeServer(asio::any_io_executor ex, NodeConfig config, NodeKeys key
     v0_1_listed_nodes_ =
         std::make_unique<V01ListedNodes>(ex, std::move(pools), config_.connect_timeout, log_);
   }
+  if (config_.protocol == ProtocolVersion::tpdp1 && !config_.pools.empty()) {
+    directory_ = std::make_unique<NodeDirectory>(
+        ex, config_.pools, config_.data_dir / "known_pools.json", std::chrono::seconds(10), log_);
+  }
+}
+
+ThrottledWarning& NodeServer::refusal_log(Errc kind) {
+  return circuit_refusals_.try_emplace(kind, log_).first->second;
 }
 
 NodeServer::~NodeServer() = default;
@@ -43,6 +54,7 @@ void NodeServer::prepare_ephemeral() {
 void NodeServer::stop() {
   stopping_ = true;
   acceptor_.reset();  // a pending accept completes with operation_aborted
+  if (directory_) directory_->stop();
 }
 
 asio::awaitable<std::size_t> NodeServer::drain(std::chrono::steady_clock::duration grace) {
@@ -60,6 +72,11 @@ asio::awaitable<std::size_t> NodeServer::drain(std::chrono::steady_clock::durati
 
 asio::awaitable<void> NodeServer::run() {
   asio::co_spawn(co_await asio::this_coro::executor, sweeper_.run(stopping_), asio::detached);
+  if (directory_) {
+    asio::co_spawn(co_await asio::this_coro::executor, directory_->run(), asio::detached);
+  } else if (config_.protocol == ProtocolVersion::tpdp1) {
+    log_->warn("no pool: this node extends circuits to no node (it can only be an exit)");
+  }
   co_await accept_loop();
 }
 
@@ -85,7 +102,7 @@ asio::awaitable<void> NodeServer::accept_loop() {
     auto [ec, socket] = co_await acceptor_->async_accept(use_tuple);
     if (ec == asio::error::operation_aborted || stopping_) break;
     if (ec) {
-      log_->warn("accept failed: {}", ec.message());
+      accept_failures_("accept failed: " + ec.message());
       asio::steady_timer t(ex, std::chrono::milliseconds(100));
       co_await t.async_wait(use_tuple);
       continue;

@@ -21,6 +21,7 @@
 namespace tpdp {
 
 class V01ListedNodes;
+class NodeDirectory;
 
 class NodeServer {
  public:
@@ -55,6 +56,9 @@ class NodeServer {
   asio::awaitable<void> run_v0_1_circuit(tcp::socket& up, std::uint64_t id,
                                          const std::string& peer);
 
+  // The log line for a refused circuit, throttled per kind of refusal.
+  ThrottledWarning& refusal_log(Errc kind);
+
   // The ephemeral key pair for the next CREATE, made after the previous
   // CREATED went out: off the handshake's path. Used once, then replaced.
   OnionKeypair take_ephemeral();
@@ -67,6 +71,12 @@ class NodeServer {
   BufferPool buffers_;
   IdleSweeper sweeper_;
   ThrottledWarning refusals_;
+  ThrottledWarning accept_failures_;
+  std::map<Errc, ThrottledWarning> circuit_refusals_;
+  // What the default exit policy refuses (this host's own addresses): no
+  // EXTEND goes there unless --lab or an operator's rule accepts it.
+  ExitPolicy own_host_;
+  std::unique_ptr<NodeDirectory> directory_;  // TPDP/1 with pools only
   std::size_t active_circuits_ = 0;
   std::map<std::string, std::size_t> handshakes_by_source_;
   HandshakeTurns handshake_turns_;

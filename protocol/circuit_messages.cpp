@@ -38,6 +38,19 @@ void encode(Writer& w, const CreateMsg& m) {
   w.bytes(m.client_public.view());
 }
 
+void encode(Writer& w, const NodeCreateMsg& m) {
+  w.bytes(kNodeCreateMagic);
+  w.u8(m.depth);
+  w.bytes(m.previous.view());
+  w.bytes(m.create.node_id.view());
+  w.bytes(m.create.client_public.view());
+}
+
+void encode(Writer& w, const IncomingCreate& m) {
+  if (!m.previous) return encode(w, m.create);
+  encode(w, NodeCreateMsg{m.depth, *m.previous, m.create});
+}
+
 void encode(Writer& w, const CreatedMsg& m) {
   w.u8(static_cast<std::uint8_t>(m.status));
   if (m.status != Errc::ok) return;
@@ -78,6 +91,34 @@ Decoded<CreateMsg> decode<CreateMsg>(Reader& r) {
     return Malformed{"bad CREATE magic (not a TPDP/1 client)"};
   }
   if (r.truncated()) return NeedMore{};
+  return m;
+}
+
+template <>
+Decoded<IncomingCreate> decode<IncomingCreate>(Reader& r) {
+  auto magic = r.bytes(4);
+  if (r.truncated()) return NeedMore{};
+  IncomingCreate m;
+  if (std::equal(magic.begin(), magic.end(), kCreateMagic)) {
+    r.fill(m.create.node_id.bytes);
+    r.fill(m.create.client_public.bytes);
+    if (r.truncated()) return NeedMore{};
+    return m;
+  }
+  if (!std::equal(magic.begin(), magic.end(), kNodeCreateMagic)) {
+    return Malformed{"bad CREATE magic (not a TPDP/1 client or node)"};
+  }
+  m.depth = r.u8();
+  IdentityPublicKey previous;
+  r.fill(previous.bytes);
+  r.fill(m.create.node_id.bytes);
+  r.fill(m.create.client_public.bytes);
+  if (r.truncated()) return NeedMore{};
+  if (m.depth < 2 || m.depth > kMaxCircuitHops) {
+    return Malformed{"node CREATE with depth " + std::to_string(m.depth) + " (must be 2 to " +
+                     std::to_string(kMaxCircuitHops) + ")"};
+  }
+  m.previous = previous;
   return m;
 }
 

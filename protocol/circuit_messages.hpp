@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "protocol/bytes.hpp"
@@ -13,6 +14,14 @@ namespace tpdp {
 
 inline constexpr std::uint8_t kCreateMagic[4] = {'T', 'P', 'D', '1'};
 inline constexpr std::size_t kCreateSize = 4 + 32 + 32;
+// The CREATE a node writes to the next node when it extends a circuit: it
+// tells the next node its place in the path (a middle never reads the
+// client's later frames, so only the extending node can say it).
+inline constexpr std::uint8_t kNodeCreateMagic[4] = {'T', 'P', 'D', 'E'};
+inline constexpr std::size_t kNodeCreateSize = 4 + 1 + 32 + 32 + 32;
+// The most nodes in one circuit (Tor's RELAY_EARLY limit): a node at this
+// depth refuses to extend, so a path cannot loop through the same nodes.
+inline constexpr std::size_t kMaxCircuitHops = 8;
 inline constexpr std::size_t kCreatedOkSize = 1 + 32 + 32;
 inline constexpr std::size_t kMaxErrorReason = 200;
 
@@ -20,6 +29,23 @@ inline constexpr std::size_t kMaxErrorReason = 200;
 struct CreateMsg {
   IdentityPublicKey node_id;     // identity the client expects
   OnionPublicKey client_public;  // X
+};
+
+// Node -> next node, while extending: the client's CREATE (its node_id and
+// X unchanged) with the receiving node's hop number and the sender's identity.
+struct NodeCreateMsg {
+  std::uint8_t depth = 2;      // hop number of the receiving node, 2 ... kMaxCircuitHops
+  IdentityPublicKey previous;  // the extending node's own identity
+  CreateMsg create;
+};
+
+// What a node reads first on a new connection: a client's CREATE ("TPD1",
+// depth 1, no previous node) or a node's ("TPDE"). The magic decides how
+// many bytes follow.
+struct IncomingCreate {
+  std::uint8_t depth = 1;
+  std::optional<IdentityPublicKey> previous;
+  CreateMsg create;
 };
 
 // Node -> client. status != ok: only the status byte is sent.
@@ -50,6 +76,9 @@ struct ErrorMsg {
 };
 
 void encode(Writer& w, const CreateMsg& m);
+void encode(Writer& w, const NodeCreateMsg& m);
+// A client's form when previous is unset (depth is then not sent), a node's otherwise.
+void encode(Writer& w, const IncomingCreate& m);
 void encode(Writer& w, const CreatedMsg& m);
 void encode(Writer& w, const ExtendMsg& m);
 void encode(Writer& w, const ExtendedMsg& m);
@@ -60,6 +89,9 @@ void encode(Writer& w, const ErrorMsg& m);
 // Frame payloads (EXTEND, EXTENDED, BEGIN, ERROR) are complete: use decode_exact.
 template <>
 Decoded<CreateMsg> decode<CreateMsg>(Reader& r);
+// Either form; a node form with a depth outside 2 ... kMaxCircuitHops is malformed.
+template <>
+Decoded<IncomingCreate> decode<IncomingCreate>(Reader& r);
 template <>
 Decoded<CreatedMsg> decode<CreatedMsg>(Reader& r);
 template <>

@@ -1,4 +1,5 @@
-// Fuzzes the TPDP/1 circuit message decoders (CREATE, CREATED, EXTEND,
+// Fuzzes the TPDP/1 circuit message decoders (CREATE, a node's incoming
+// CREATE in either form, CREATED, EXTEND,
 // EXTENDED, BEGIN, ERROR): every type is decoded from the same input, and any
 // decoded value must re-encode to the input and decode again to itself.
 #include <cstddef>
@@ -16,6 +17,9 @@ namespace {
 
 bool eq_create(const CreateMsg& a, const CreateMsg& b) {
   return a.node_id == b.node_id && a.client_public == b.client_public;
+}
+bool eq_incoming(const IncomingCreate& a, const IncomingCreate& b) {
+  return a.depth == b.depth && a.previous == b.previous && eq_create(a.create, b.create);
 }
 bool eq_created(const CreatedMsg& a, const CreatedMsg& b) {
   return a.status == b.status && a.node_ephemeral == b.node_ephemeral && a.auth == b.auth;
@@ -65,6 +69,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Decoded<CreateMsg> d;
     if (check_message<CreateMsg>(in, eq_create, Framing::stream, d)) {
       check(in.size() >= kCreateSize && std::equal(kCreateMagic, kCreateMagic + 4, in.begin()));
+    }
+  }
+  {
+    Decoded<IncomingCreate> d;
+    if (auto* m = check_message<IncomingCreate>(in, eq_incoming, Framing::stream, d)) {
+      if (m->previous) {
+        check(m->depth >= 2 && m->depth <= kMaxCircuitHops);
+        check(in.size() >= kNodeCreateSize &&
+              std::equal(kNodeCreateMagic, kNodeCreateMagic + 4, in.begin()));
+      } else {
+        check(m->depth == 1);
+        check(in.size() >= kCreateSize && std::equal(kCreateMagic, kCreateMagic + 4, in.begin()));
+      }
     }
   }
   {

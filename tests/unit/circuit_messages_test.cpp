@@ -131,6 +131,83 @@ TEST_CASE("CREATE with a bad magic is malformed", "[circuit_messages]") {
   CHECK(is_malformed(decode<CreateMsg>(r)));
 }
 
+TEST_CASE("a client's CREATE read as an incoming CREATE has depth 1", "[circuit_messages]") {
+  Bytes enc = encode_to_bytes(sample_create());
+  enc.push_back(0x42);  // a pipelined byte stays for the next reader
+  Reader r(enc);
+  auto d = value_of(decode<IncomingCreate>(r));
+  CHECK(d.depth == 1);
+  CHECK_FALSE(d.previous.has_value());
+  CHECK(d.create.node_id == sample_create().node_id);
+  CHECK(d.create.client_public == sample_create().client_public);
+  CHECK(r.consumed() == kCreateSize);
+  enc.pop_back();
+  CHECK(encode_to_bytes(d) == enc);
+  check_stream_prefixes<IncomingCreate>(enc);
+}
+
+TEST_CASE("the node form of CREATE: magic TPDE, depth, previous node, node_id, X",
+          "[circuit_messages]") {
+  NodeCreateMsg m{3, patterned<IdentityPublicKey>(0x50), sample_create()};
+  Bytes enc = encode_to_bytes(m);
+  REQUIRE(enc.size() == kNodeCreateSize);
+  REQUIRE(kNodeCreateSize == 101);
+  CHECK(Bytes(enc.begin(), enc.begin() + 4) == Bytes{'T', 'P', 'D', 'E'});
+  CHECK(enc[4] == 3);
+  CHECK(enc[5] == 0x50);
+  CHECK(enc[36] == 0x50 + 31);
+  CHECK(enc[37] == 0x10);
+  CHECK(enc[69] == 0x80);
+  CHECK(enc[100] == 0x80 + 31);
+
+  Reader r(enc);
+  auto d = value_of(decode<IncomingCreate>(r));
+  CHECK(d.depth == 3);
+  REQUIRE(d.previous.has_value());
+  CHECK(*d.previous == m.previous);
+  CHECK(d.create.node_id == m.create.node_id);
+  CHECK(d.create.client_public == m.create.client_public);
+  CHECK(r.consumed() == kNodeCreateSize);
+  CHECK(encode_to_bytes(d) == enc);
+  // A stream reader needs every byte of the node form (more than a client's 68).
+  check_stream_prefixes<IncomingCreate>(enc);
+  check_trailing_rejected<IncomingCreate>(enc);
+}
+
+TEST_CASE("the node form of CREATE: depth 0, 1 or above the cap is malformed",
+          "[circuit_messages]") {
+  REQUIRE(kMaxCircuitHops == 8);
+  for (int depth : {0, 1, 9, 255}) {
+    INFO("depth " << depth);
+    Bytes enc = encode_to_bytes(NodeCreateMsg{static_cast<std::uint8_t>(depth),
+                                              patterned<IdentityPublicKey>(1), sample_create()});
+    Reader r(enc);
+    CHECK(malformed_reason(decode<IncomingCreate>(r)).find("depth " + std::to_string(depth)) !=
+          std::string::npos);
+  }
+  for (int depth : {2, 8}) {
+    Bytes enc = encode_to_bytes(NodeCreateMsg{static_cast<std::uint8_t>(depth),
+                                              patterned<IdentityPublicKey>(1), sample_create()});
+    Reader r(enc);
+    CHECK(value_of(decode<IncomingCreate>(r)).depth == depth);
+  }
+}
+
+TEST_CASE("an incoming CREATE with another magic is malformed at 4 bytes", "[circuit_messages]") {
+  for (const char* magic : {"TPD2", "TPDe", "Hell", "\x00\x00\x00\x00"}) {
+    Bytes enc(magic, magic + 4);
+    Reader r(enc);
+    CHECK(malformed_reason(decode<IncomingCreate>(r)) ==
+          "bad CREATE magic (not a TPDP/1 client or node)");
+  }
+  // The client's EXTEND still carries a client's CREATE: the node form is refused there.
+  Bytes payload = host_port_bytes("127.0.0.1", 7001);
+  Bytes node_form =
+      encode_to_bytes(NodeCreateMsg{2, patterned<IdentityPublicKey>(1), sample_create()});
+  payload.insert(payload.end(), node_form.begin(), node_form.end());
+  malformed_reason(decode_exact<ExtendMsg>(payload));
+}
+
 TEST_CASE("CREATED ok round trip", "[circuit_messages]") {
   auto m = sample_created();
   Bytes enc = encode_to_bytes(m);
