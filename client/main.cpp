@@ -5,6 +5,7 @@
 
 #include "client/cli_common.hpp"
 #include "client/cli_get.hpp"
+#include "client/http_response.hpp"
 #include "common/command_line.hpp"
 #include "common/protocol_option.hpp"
 #include "protocol/circuit_messages.hpp"
@@ -32,7 +33,8 @@ int main(int argc, char** argv) {
          "--pool", pool_texts,
          "Pool index HOST:PORT, optionally pinned to its key: HOST:PORT@FINGERPRINT; may "
          "repeat (lists are merged). Unpinned pools are trusted on first use and remembered")
-      ->required();
+      ->required()
+      ->check(pool_address_check());
   // At most kMaxCircuitHops: nodes refuse to extend a longer circuit (spec 6.6).
   auto* hops_option =
       app.add_option("--hops", options.hops, "Nodes in the path (distinct, 1 to 8)")
@@ -51,7 +53,8 @@ int main(int argc, char** argv) {
                  "Where pool keys trusted on first use are kept [default: $XDG_DATA_HOME/tpdp or "
                  "~/.local/share/tpdp]");
   app.add_option("--timeout", timeout, "Seconds allowed for each pool request and each build step")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(seconds_check());
   app.add_flag("-v,--verbose", options.verbose,
                "Print the path taken and the build time to stderr");
   add_protocol_option(app, protocol_text);
@@ -64,7 +67,12 @@ int main(int argc, char** argv) {
       "Like netcat through a circuit: stdin to HOST:PORT, its replies to stdout; exit 0 "
       "only when both directions ended cleanly");
   cat->add_option("host", host, "Destination host name or address (resolved by the exit)")
-      ->required();
+      ->required()
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            return is_valid_host(text) ? std::string() : "not a host name or address: " + text;
+          },
+          "", "host"));
   cat->add_option("port", port, "Destination port")->required()->check(CLI::Range(1, 65535));
   cli::GetOptions get_options;
   bool get_verbose = false, get_progress = false, get_no_progress = false;
@@ -74,7 +82,14 @@ int main(int argc, char** argv) {
       "to the last byte; a short body is an error). Each request, and each redirect followed "
       "with -L, goes over a fresh circuit. Exit 3 (with the status on stderr) for a non-2xx "
       "answer");
-  get->add_option("url", get_options.url, "http://HOST[:PORT]/PATH")->required();
+  get->add_option("url", get_options.url, "http://HOST[:PORT]/PATH")
+      ->required()
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            std::string error;
+            return parse_http_url(text, error) ? std::string() : error;
+          },
+          "", "URL"));
   get->add_option("-o,--output", get_options.output,
                   "Write the body to FILE (through FILE.part, renamed when complete; removed on "
                   "failure) instead of stdout");
@@ -102,7 +117,8 @@ int main(int argc, char** argv) {
       "retried once on a fresh path. Logs one line per connection to stderr (-v: debug, with "
       "destinations); stops on SIGINT/SIGTERM");
   socks->add_option("--listen", socks_listen, "Address to listen on, HOST:PORT or [V6]:PORT")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(host_port_check());
   socks
       ->add_option("--max-connections", socks_max_connections,
                    "Connections served at once; more wait in the listen backlog")
@@ -110,6 +126,28 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000000));
   if (auto status = parse_command_line(app, argc, argv, "tpdp-client")) return *status;
   options.protocol = *parse_protocol_version(protocol_text);
+  for (std::size_t i = 0; i < options.path.size(); ++i) {
+    // Compared in canonical form: [::1]:6001 and [0:0::1]:6001 are one node.
+    auto canonical = format_host_port(*parse_host_port(options.path[i]));
+    for (std::size_t j = 0; j < i; ++j) {
+      if (format_host_port(*parse_host_port(options.path[j])) == canonical) {
+        return usage_error("tpdp-client",
+                           "--path: " + canonical + " appears twice (a path's nodes are distinct)");
+      }
+    }
+  }
+  if (*socks && !options.path.empty()) {
+    return usage_error("tpdp-client", "--path applies to cat and get, not to socks");
+  }
+  if (*get && get_progress && get_no_progress) {
+    return usage_error("tpdp-client", "--progress and --no-progress exclude each other");
+  }
+  for (const auto& p : pool_texts) {
+    if (options.protocol == ProtocolVersion::tpdp0_1 &&
+        parse_pool_address(p, nullptr)->pinned_key) {
+      return usage_error("tpdp-client", "--pool: TPDP/0.1 pools have no key to pin: use HOST:PORT");
+    }
+  }
   if (sodium_init() < 0) {
     std::cerr << "tpdp-client: error: libsodium failed to initialise\n";
     return 1;
@@ -120,11 +158,6 @@ int main(int argc, char** argv) {
       std::string err;
       auto pool = parse_pool_address(p, &err);
       if (!pool) throw std::invalid_argument("--pool: " + err);
-      if (options.protocol == ProtocolVersion::tpdp0_1 && pool->pinned_key) {
-        std::cerr << "tpdp-client: error: --pool: TPDP/0.1 pools have no key to pin: use "
-                     "HOST:PORT\n";
-        return 2;
-      }
       options.pools.push_back(*pool);
     }
     options.timeout = seconds_option(timeout, "--timeout");
@@ -134,15 +167,9 @@ int main(int argc, char** argv) {
     if (*nodes) return cli::run_nodes(options);
     if (*cat) return cli::run_cat(options, host, port);
     if (*get) {
-      if (get_progress && get_no_progress)
-        throw std::invalid_argument("--progress and --no-progress exclude each other");
       if (get_progress || get_no_progress) get_options.progress = get_progress;
       options.verbose = options.verbose || get_verbose;
       return cli::run_get(options, get_options);
-    }
-    if (*socks && !options.path.empty()) {
-      std::cerr << "tpdp-client: error: --path applies to cat and get, not to socks\n";
-      return 2;
     }
     if (*socks) return cli::run_socks(options, socks_listen, socks_max_connections);
   } catch (const std::exception& e) {

@@ -15,6 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "common/pool_address.hpp"
+#include "protocol/host.hpp"
+
 namespace tpdp {
 
 // A program started with stdin, stdout or stderr closed would otherwise get
@@ -39,6 +42,57 @@ inline std::chrono::milliseconds seconds_option(double seconds, const char* name
                                 " must be more than 0 and at most 604800 seconds (7 days)");
   }
   return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+}
+
+// Checks attached to options (->check(...)): CLI11 runs them on values from the
+// command line and from --config files alike, so a bad value is a usage error
+// (exit 2) with one line naming the option, before the program does anything.
+
+// A duration in seconds: more than 0 (or at least 0 with zero_allowed) and at most
+// max_seconds (7 days by default).
+inline CLI::Validator seconds_check(double max_seconds = 7 * 86400, bool zero_allowed = false) {
+  const std::string range = std::string(zero_allowed ? "[0, " : "(0, ") +
+                            std::to_string(static_cast<long long>(max_seconds)) + "]";
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        double value = 0;
+        if (!CLI::detail::lexical_cast(text, value)) return "not a number of seconds: " + text;
+        if (!(value > 0 || (zero_allowed && value == 0)) || value > max_seconds) {
+          return text + " is out of range: seconds in " + range;
+        }
+        return {};
+      },
+      "SECONDS in " + range, "seconds");
+}
+
+// HOST:PORT, [V6]:PORT (port 1..65535).
+inline CLI::Validator host_port_check() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        std::string error;
+        return parse_host_port(text, &error) ? std::string() : error;
+      },
+      "", "HOST:PORT");
+}
+
+// HOST:PORT or HOST:PORT@FINGERPRINT.
+inline CLI::Validator pool_address_check() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        std::string error;
+        return parse_pool_address(text, &error) ? std::string() : error;
+      },
+      "", "pool address");
+}
+
+inline CLI::Validator log_level_check() {
+  return CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"});
+}
+
+// A usage error found after parsing (options that depend on each other): one line, exit 2.
+inline int usage_error(const char* program, const std::string& what) {
+  std::cerr << program << ": error: " << what << " (see " << program << " --help)\n";
+  return 2;
 }
 
 namespace detail {
@@ -72,10 +126,7 @@ inline std::optional<int> parse_command_line(CLI::App& app, int argc, char** arg
                      "without '--' (e.g. data-dir = /var/lib/tpdp); the command line overrides it");
   config->type_name("FILE");
   app.allow_config_extras(CLI::config_extras_mode::error);
-  auto usage_error = [&](const std::string& what) {
-    std::cerr << program << ": error: " << what << " (see " << program << " --help)\n";
-    return 2;
-  };
+  auto usage_error = [&](const std::string& what) { return tpdp::usage_error(program, what); };
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

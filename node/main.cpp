@@ -37,48 +37,64 @@ int main(int argc, char** argv) {
          grace = 30;
   std::size_t max_circuits = 16384, max_handshakes = 256;
   app.add_option("--listen", listen_text,
-                 "Address to listen on, HOST:PORT or [V6]:PORT (e.g. 0.0.0.0:6001)");
+                 "Address to listen on, HOST:PORT or [V6]:PORT (e.g. 0.0.0.0:6001)")
+      ->check(host_port_check());
   app.add_option("--advertise", advertise_text,
                  "HOST:PORT the pool publishes for this node, when others must use another address "
-                 "than --listen (binding 0.0.0.0, or behind a forwarder)");
-  app.add_option(
-      "--pool", pool_texts,
-      "Pool index to heartbeat to, HOST:PORT; may repeat (none: the node is not listed)");
+                 "than --listen (binding 0.0.0.0, or behind a forwarder)")
+      ->check(host_port_check());
+  app.add_option("--pool", pool_texts,
+                 "Pool index to heartbeat to, HOST:PORT; may repeat (none: the node is not listed)")
+      ->check(pool_address_check());
   add_protocol_option(app, protocol_text);
   app.add_option("--data-dir", data_dir,
                  "Directory for the node's identity key (node.key); required with TPDP/1");
   app.add_option("--exit-policy", policy_text,
                  "Exit rules 'accept|reject ADDR[/BITS]:PORT[-PORT]', comma-separated, first match "
                  "wins; checked before the default rules, which refuse this host's own addresses "
-                 "(loopback, link-local, its interfaces) and accept the rest");
+                 "(loopback, link-local, its interfaces) and accept the rest")
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            std::string error;
+            return ExitPolicy::parse(text, &error) ? std::string() : error;
+          },
+          "", "exit policy"));
   app.add_flag("--lab", lab,
                "One-machine lab profile: allow exits to loopback, retry the pool every second");
   app.add_option("--handshake-timeout", handshake_timeout,
                  "Seconds a circuit may take from connection to relaying (TPDP/0.1: each read "
                  "step of the handshake, then error byte 0)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(seconds_check());
   app.add_option("--connect-timeout", connect_timeout,
                  "Seconds to resolve and connect to the next hop or destination")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(seconds_check());
   app.add_option("--idle-timeout", idle_timeout,
                  "Seconds a circuit may carry no bytes before it is closed")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(seconds_check());
   app.add_option("--heartbeat-retry", heartbeat_retry,
-                 "Seconds between attempts while a pool is unreachable [default: 10, lab: 1]");
+                 "Seconds between attempts while a pool is unreachable [default: 10, lab: 1]")
+      ->check(seconds_check());
   app.add_option("--max-circuits", max_circuits, "Most circuits open at once")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
   app.add_option("--max-handshakes-per-source", max_handshakes,
                  "Most handshakes in flight from one source address")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
   app.add_flag("--log-destinations", log_destinations,
                "Log exit destinations at info (hidden by default)");
   app.add_flag("--print-fingerprint", print_fingerprint,
                "Print the node's identity fingerprint (creating the key if needed) and exit");
   app.add_option("--grace", grace,
                  "Seconds open circuits may take to finish after SIGTERM/SIGINT (0: none)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(seconds_check(86400, true));
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(log_level_check());
   app.add_option("--log-file", log_file,
                  "Append the log to FILE (created 0640) instead of stderr; SIGHUP reopens it")
       ->type_name("FILE");
@@ -92,6 +108,22 @@ int main(int argc, char** argv) {
   if (v0_1 && print_fingerprint) {
     std::cerr << "tpdp-node: error: a TPDP/0.1 node has no identity and no fingerprint\n";
     return 2;
+  }
+  if (listen_text.empty() && !print_fingerprint) {
+    return usage_error("tpdp-node", "--listen is required (e.g. --listen 127.0.0.1:6001)");
+  }
+  if (!listen_text.empty() && advertise_text.empty()) {
+    auto host = parse_host_port(listen_text)->host;
+    if (host == "0.0.0.0" || host == "::" || host == "[::]") {
+      return usage_error("tpdp-node", "listening on " + listen_text +
+                                          " needs --advertise HOST:PORT: the address other "
+                                          "hosts use");
+    }
+  }
+  for (const auto& p : pool_texts) {
+    if (v0_1 && parse_pool_address(p, nullptr)->pinned_key) {
+      return usage_error("tpdp-node", "--pool: TPDP/0.1 pools have no key to pin: use HOST:PORT");
+    }
   }
   if (sodium_init() < 0) {
     std::cerr << "tpdp-node: error: libsodium failed to initialise\n";

@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
   std::string log_level = "info", log_file;
   std::string protocol_text = "1";
   app.add_option("--listen", listen_text, "Address to listen on, HOST:PORT or [V6]:PORT")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(host_port_check());
   add_protocol_option(app, protocol_text);
   app.add_option("--data-dir", data_dir,
                  "Directory for the pool's key (pool.key, mode 0600); required with TPDP/1");
@@ -38,15 +39,22 @@ int main(int argc, char** argv) {
                "Print the pool's key fingerprint (creating the key if needed) and exit");
   app.add_option("--heartbeat-interval", interval,
                  "Seconds a node is told to wait before its next heartbeat [default: 15, lab: 1; "
-                 "at most 255 with TPDP/0.1]");
+                 "at most 255 with TPDP/0.1]")
+      ->check(CLI::Range(1, 65535));
   app.add_option("--expiry", expiry,
-                 "Seconds without a heartbeat after which a node is dropped [default: 30, lab: 4]");
+                 "Seconds without a heartbeat after which a node is dropped, longer than "
+                 "--heartbeat-interval [default: 30, lab: 4]")
+      ->check(CLI::Range(2, 7 * 86400));
   app.add_option("--sweep-interval", sweep,
-                 "Seconds between sweeps for expired nodes [default: 10, lab: 1]");
-  app.add_option("--max-nodes", max_nodes, "Most nodes listed at once")->capture_default_str();
+                 "Seconds between sweeps for expired nodes [default: 10, lab: 1]")
+      ->check(CLI::Range(1, 86400));
+  app.add_option("--max-nodes", max_nodes, "Most nodes listed at once")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, kMaxListedNodes));
   app.add_flag("--lab", lab, "One-machine lab profile: short heartbeat, expiry and sweep timers");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(log_level_check());
   app.add_option("--log-file", log_file,
                  "Append the log to FILE (created 0640) instead of stderr; SIGHUP reopens it")
       ->type_name("FILE");
@@ -60,6 +68,18 @@ int main(int argc, char** argv) {
   if (v0_1 && print_fingerprint) {
     std::cerr << "tpdp-pool: error: a TPDP/0.1 pool has no key and no fingerprint\n";
     return 2;
+  }
+  // Unset timers take the profile's defaults; what is set was range-checked while parsing.
+  if (interval < 0) interval = lab ? 1 : 15;
+  if (expiry < 0) expiry = lab ? 4 : 30;
+  if (sweep < 0) sweep = lab ? 1 : 10;
+  if (v0_1 && interval > 255) {  // TPDP/0.1 replies with one byte
+    return usage_error("tpdp-pool", "--heartbeat-interval: at most 255 seconds with TPDP/0.1");
+  }
+  if (expiry <= interval) {
+    return usage_error("tpdp-pool", "--expiry (" + std::to_string(expiry) +
+                                        " s) must be longer than --heartbeat-interval (" +
+                                        std::to_string(interval) + " s)");
   }
   if (sodium_init() < 0) {
     std::cerr << "tpdp-pool: error: libsodium failed to initialise\n";
@@ -81,24 +101,10 @@ int main(int argc, char** argv) {
     PoolConfig config;
     config.listen = *listen;
     config.protocol = protocol;
-    config.heartbeat_interval = std::chrono::seconds(interval >= 0 ? interval : (lab ? 1 : 15));
-    config.expiry = std::chrono::seconds(expiry >= 0 ? expiry : (lab ? 4 : 30));
-    config.sweep_interval = std::chrono::seconds(sweep >= 0 ? sweep : (lab ? 1 : 10));
+    config.heartbeat_interval = std::chrono::seconds(interval);
+    config.expiry = std::chrono::seconds(expiry);
+    config.sweep_interval = std::chrono::seconds(sweep);
     config.max_nodes = max_nodes;
-    const long max_interval = v0_1 ? 255 : 65535;  // TPDP/0.1 replies with one byte
-    if (config.heartbeat_interval.count() < 1 || config.heartbeat_interval.count() > max_interval) {
-      throw std::invalid_argument("--heartbeat-interval must be 1.." +
-                                  std::to_string(max_interval) + " seconds");
-    }
-    if (config.expiry <= config.heartbeat_interval) {
-      throw std::invalid_argument("--expiry must be longer than --heartbeat-interval");
-    }
-    if (max_nodes < 1 || max_nodes > kMaxListedNodes) {
-      throw std::invalid_argument("--max-nodes must be 1.." + std::to_string(kMaxListedNodes));
-    }
-    if (config.sweep_interval.count() < 1) {
-      throw std::invalid_argument("--sweep-interval must be at least 1 second");
-    }
 
     asio::io_context io;
     std::string fp = v0_1 ? "" : fingerprint(key.keys.public_key);

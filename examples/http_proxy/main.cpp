@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "client/trust_store.hpp"
 #include "common/command_line.hpp"
 #include "common/net.hpp"
 #include "common/operator_signals.hpp"
@@ -90,12 +91,14 @@ int main(int argc, char** argv) {
   app.add_option("--listen", listen_text,
                  "Address to accept clients on, HOST:PORT ([V6]:PORT for IPv6). Anyone who can "
                  "connect can use the proxy: keep it on loopback unless that is what you want")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(host_port_check());
   app.add_option("--pool", pool_texts,
                  "Pool index HOST:PORT, optionally pinned to its key: HOST:PORT@FINGERPRINT; may "
                  "repeat (lists are merged). Unpinned pools are trusted on first use and "
                  "remembered in --data-dir")
-      ->required();
+      ->required()
+      ->check(pool_address_check());
   app.add_option("--hops", hops, "Nodes in each path (distinct)")
       ->capture_default_str()
       ->check(CLI::Range(1, 16));
@@ -105,14 +108,17 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", timeout,
                  "Seconds allowed for each pool request and each circuit build step (connect, "
                  "extend, open the destination); past it the client gets 504")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(seconds_check());
   app.add_option("--idle-timeout", idle_timeout,
                  "Seconds without traffic after which a client connection or tunnel is closed; "
                  "also how long a destination may take to start its response (then 504)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(seconds_check());
   app.add_option("--refresh", refresh,
                  "Seconds a fetched node list is used before the pools are asked again")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(seconds_check());
   app.add_option("--max-connections", max_connections,
                  "Client connections served at once; more are answered 503")
       ->capture_default_str()
@@ -121,11 +127,20 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level,
                  "trace, debug, info, warn, error or off (debug logs each request's "
                  "destination and status; payload bytes are never logged)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(log_level_check());
   app.add_option("--log-file", log_file,
                  "Append the log to FILE (created 0640) instead of stderr; SIGHUP reopens it")
       ->type_name("FILE");
   if (auto status = parse_command_line(app, argc, argv, "tpdp-http-proxy")) return *status;
+  if (protocol_text == "0.1") {
+    for (const auto& p : pool_texts) {
+      if (parse_pool_address(p, nullptr)->pinned_key) {
+        return usage_error("tpdp-http-proxy",
+                           "--pool: TPDP/0.1 pools have no key to pin: use HOST:PORT");
+      }
+    }
+  }
 
   if (sodium_init() < 0) {
     std::cerr << "tpdp-http-proxy: error: libsodium failed to initialise\n";
@@ -162,6 +177,13 @@ int main(int argc, char** argv) {
     auto refresh_every = seconds_option(refresh, "--refresh");
     std::filesystem::path dir =
         data_dir.empty() ? default_client_data_dir() : std::filesystem::path(data_dir);
+    // As the other programs do: a data dir that cannot be used, or a known pools file that
+    // cannot be trusted, stops the proxy now rather than answering 502 forever.
+    std::error_code ec;
+    if (std::filesystem::exists(dir, ec) && !std::filesystem::is_directory(dir, ec)) {
+      throw std::runtime_error("data directory " + dir.string() + " is not a directory");
+    }
+    TrustStore check_known_pools(dir / "known_pools.json");
 
     asio::io_context io(1);
     ClientOptions client_options{dir, settings.step_timeout,

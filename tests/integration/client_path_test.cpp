@@ -39,7 +39,7 @@ TEST_CASE("tpdp-client --path takes the listed nodes in the order given") {
     auto bad = net.client(
         {"--path", addr(1) + "," + addr(1), "cat", "127.0.0.1", std::to_string(echo.port())}, "",
         30s);
-    CHECK(bad.exit_code == 1);
+    CHECK(bad.exit_code == 2);  // a usage error, found before any pool is asked
     CHECK(bad.err.find("appears twice") != std::string::npos);
   }
   SECTION("--path and --hops exclude each other; a malformed address is a usage error") {

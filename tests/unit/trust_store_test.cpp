@@ -143,3 +143,37 @@ TEST_CASE("trust store: a corrupt file is an error", "[trust_store]") {
   CHECK(one.remembered("x:1") == fingerprint(key_of(7)));
   CHECK(one.check("x:1", key_of(7)) == TrustStore::Verdict::known);
 }
+
+TEST_CASE("trust store: refused when others could have written it, or when it is no file",
+          "[trust_store]") {
+  TempDir dir;
+  fs::path file = dir.path() / "known_pools.json";
+  write_text(file, "{\"pools\": []}\n");
+  for (unsigned mode : {0666u, 0622u, 0660u, 0606u}) {
+    INFO("mode " << std::oct << mode);
+    REQUIRE(::chmod(file.c_str(), mode) == 0);
+    try {
+      TrustStore s(file);
+      FAIL("loaded a known pools file of mode " << std::oct << mode);
+    } catch (const std::runtime_error& e) {
+      CHECK(std::string(e.what()).find("must not be writable by group or others (chmod 600 " +
+                                       file.string() + ")") != std::string::npos);
+    }
+  }
+  // Fingerprints are no secret: readable by others is fine.
+  REQUIRE(::chmod(file.c_str(), 0644) == 0);
+  CHECK_NOTHROW(TrustStore(file));
+
+  // A FIFO is refused at once (opened without blocking), never waited on.
+  fs::remove(file);
+  REQUIRE(::mkfifo(file.c_str(), 0600) == 0);
+  CHECK_THROWS_WITH(TrustStore(file), Catch::Contains("is a FIFO, not a regular file"));
+
+  // Its directory must not be writable by others either.
+  fs::remove(file);
+  write_text(file, "{\"pools\": []}\n");
+  ::chmod(file.c_str(), 0600);
+  REQUIRE(::chmod(dir.path().c_str(), 01777) == 0);
+  CHECK_THROWS_WITH(TrustStore(file), Catch::Contains("has mode 1777"));
+  REQUIRE(::chmod(dir.path().c_str(), 0700) == 0);
+}
