@@ -15,10 +15,13 @@ namespace {
 constexpr std::size_t kMaxV01Request = 1 + 255 + 1 + 2;
 }  // namespace
 
-asio::awaitable<void> PoolServer::handle_v0_1_request(tcp::socket& socket,
-                                                      const std::string& peer) {
+asio::awaitable<void> PoolServer::handle_v0_1_request(
+    tcp::socket& socket, const std::string& peer, ConnectionSlots::Id slot,
+    std::chrono::steady_clock::time_point arrival) {
   Bytes pending;
-  auto request = co_await read_message<v0_1::PoolRequest>(socket, pending, kMaxV01Request);
+  auto request = co_await arriving_by(
+      read_message<v0_1::PoolRequest>(socket, pending, kMaxV01Request), arrival);
+  slots_.busy(slot);  // a complete request: never shed from now on
   if (request.command == v0_1::PoolCommand::list) {
     std::vector<HostPort> nodes;
     for (const auto& n : registry_.snapshot()) nodes.push_back(HostPort{n.host, n.port});
@@ -33,8 +36,8 @@ asio::awaitable<void> PoolServer::handle_v0_1_request(tcp::socket& socket,
         registry_.upsert(v0_1::descriptor_for(where), std::chrono::steady_clock::now(), &change);
     if (status != Errc::ok) {
       // No byte of TPDP/0.1 says "refused": close without a reply (the node retries).
-      log_->warn("node limit ({}) reached; heartbeat from {} for {} dropped", config_.max_nodes,
-                 peer, name);
+      refused_nodes_("node limit (" + std::to_string(config_.max_nodes) +
+                     ") reached; heartbeat from " + peer + " for " + name + " dropped");
       co_return;
     }
     if (change == Registry::Change::added) {

@@ -1,9 +1,10 @@
-// The pool against hostile peers: forged and replayed heartbeats, garbage.
+// The pool against hostile peers: forged, squatting and replayed heartbeats, garbage.
 #include <catch2/catch.hpp>
 
 #include "client/pool_client.hpp"
 #include "common/message_io.hpp"
 #include "common/net.hpp"
+#include "fake_nodes.hpp"
 #include "harness.hpp"
 
 #include <poll.h>
@@ -64,12 +65,13 @@ TEST_CASE("a heartbeat signed with another key cannot refresh or move a node") {
   });
   CHECK(reply.status == Errc::bad_signature);
 
-  // Register the attacker's own key at the victim's address: refused.
+  // Register the attacker's own key at the victim's address: the pool's
+  // proof reaches the victim, which answers 07 for the attacker's identity.
   NodeDescriptor squat = descriptor(attacker, victim.port);
   auto reply2 = run_io([&] {
     return send_heartbeat(pool, squat, attacker.identity.secret_key, std::chrono::seconds(5));
   });
-  CHECK(reply2.status == Errc::address_in_use);
+  CHECK(reply2.status == Errc::unknown_identity);
 
   auto after = list_of(net);
   REQUIRE(after.size() == 1);
@@ -81,7 +83,8 @@ TEST_CASE("a recorded heartbeat cannot be replayed") {
   Network net(dir);
   auto pool = pool_of(net);
   NodeKeys keys{IdentityKeypair::generate(), OnionKeypair::generate()};
-  NodeDescriptor self = descriptor(keys, 4242);
+  FakeNode answering(keys);  // passes the pool's address proof
+  NodeDescriptor self = descriptor(keys, answering.port());
 
   // A genuine exchange, recorded.
   Bytes recorded;
