@@ -259,9 +259,9 @@ asio::awaitable<void> Circuit::extend(const NodeDescriptor& next) {
   if (streaming_) throw std::logic_error("Circuit::extend: the stream is already open");
   int via = static_cast<int>(hops_.size());
   // Nodes refuse to extend past the cap (spec 6.6): refuse before asking.
-  if (hops_.size() >= kMaxCircuitHops) {
+  if (hops_.size() >= options_.max_hops) {
     throw CircuitError(Errc::limit_reached, via + 1,
-                       "a circuit has at most " + std::to_string(kMaxCircuitHops) +
+                       "a circuit has at most " + std::to_string(options_.max_hops) +
                            " hops (TPDP/1); cannot add hop " + std::to_string(via + 1));
   }
   std::string where = "hop " + std::to_string(via + 1) + " (" +

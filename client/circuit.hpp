@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "client/circuit_error.hpp"
+#include "protocol/circuit_messages.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/layer_cipher.hpp"
 #include "protocol/pool_messages.hpp"
@@ -28,6 +29,10 @@ struct CircuitOptions {
   // node keys to check (descriptors need only host and port), no frames,
   // and no half-close (see async_shutdown_send).
   ProtocolVersion protocol = ProtocolVersion::tpdp1;
+  // The most hops a TPDP/1 circuit may have. Nodes refuse to extend past
+  // kMaxCircuitHops (spec 6.6), so extend() refuses first; only a test of
+  // the nodes' own limit raises it.
+  std::size_t max_hops = kMaxCircuitHops;
 };
 
 class Circuit {

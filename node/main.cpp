@@ -44,7 +44,10 @@ int main(int argc, char** argv) {
                  "than --listen (binding 0.0.0.0, or behind a forwarder)")
       ->check(host_port_check());
   app.add_option("--pool", pool_texts,
-                 "Pool index to heartbeat to, HOST:PORT; may repeat (none: the node is not listed)")
+                 "Pool index to heartbeat to, HOST:PORT[@FINGERPRINT]; its signed node list says "
+                 "which nodes this node extends circuits to (unpinned: key trusted on first use, "
+                 "kept in DATA_DIR/known_pools.json); may repeat (none: not listed, extends to no "
+                 "node)")
       ->check(pool_address_check());
   add_protocol_option(app, protocol_text);
   app.add_option("--data-dir", data_dir,
@@ -60,7 +63,8 @@ int main(int argc, char** argv) {
           },
           "", "exit policy"));
   app.add_flag("--lab", lab,
-               "One-machine lab profile: allow exits to loopback, retry the pool every second");
+               "One-machine lab profile: allow exits to loopback and extending circuits to "
+               "nodes on this host, retry the pool every second");
   app.add_option("--handshake-timeout", handshake_timeout,
                  "Seconds a circuit may take from connection to relaying (TPDP/0.1: each read "
                  "step of the handshake, then error byte 0)")
@@ -204,7 +208,7 @@ int main(int argc, char** argv) {
     self.host = advertised.host;
     self.port = advertised.port;
     if (loaded.created) log->info("created a new identity in {}", loaded.file.string());
-    if (lab) log->warn("lab profile: exits to loopback allowed, short pool retry");
+    if (lab) log->warn("lab profile: exits to loopback and EXTENDs to this host allowed");
     log->info("{} node listening on {} as {} ({})", protocol_name(protocol),
               format_host_port(bound.address().to_string(), bound.port()),
               format_host_port(advertised),

@@ -21,11 +21,12 @@ show python3 "$(cd "$here/../3-break-tpdp-0.1" && pwd)/two_time_pad.py" "$last.f
 echo "(exit status $status)"
 
 say "3. Flipping the bits of the encrypted port, as in exercise 3"
-# On the link into the exit the port is at forward byte 68 (CREATE) + 3 (frame
-# header) + 1 (host length) + 9 ("127.0.0.1") = 81, inside the BEGIN frame.
+# On the link into the exit the port is at forward byte 101 (the CREATE node2
+# writes, node form) + 3 (frame header) + 1 (host length) + 9 ("127.0.0.1") =
+# 114, inside the BEGIN frame.
 mask=$(printf '%04x' $((BANK ^ EVIL)))
-echo "flip mask: $BANK XOR $EVIL = 0x$mask at forward byte 81 (tpdp-tap --flip 81:$mask)"
-add_tapped_node exit2 self --flip "81:$mask"
+echo "flip mask: $BANK XOR $EVIL = 0x$mask at forward byte 114 (tpdp-tap --flip 114:$mask)"
+add_tapped_node exit2 self --flip "114:$mask"
 path=$(node_addr node1),$(node_addr node2),$(node_addr exit2)
 status=0
 show client --path "$path" get "http://127.0.0.1:$BANK/" || status=$?
