@@ -1,6 +1,7 @@
 #include "common/key_store.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <sodium.h>
 #include <sys/stat.h>
@@ -43,6 +44,28 @@ bool owned_by_us_or_root(const struct stat& st) {
   return st.st_uid == ::geteuid() || st.st_uid == 0;
 }
 
+// A user private group (the user's primary group, with no other member: the
+// default on Debian and Ubuntu, whose umask 002 makes new directories group
+// writable) gives nobody else write access. Like Debian's OpenSSH
+// (user-group-modes), such a group's write bit is harmless.
+bool group_is_private(gid_t gid) {
+  const passwd* me = ::getpwuid(::geteuid());
+  if (me == nullptr || me->pw_gid != gid) return false;
+  const std::string my_name = me->pw_name;
+  const group* g = ::getgrgid(gid);
+  if (g == nullptr) return false;
+  for (char** member = g->gr_mem; *member != nullptr; ++member) {
+    if (my_name != *member) return false;
+  }
+  return true;
+}
+
+// Whether users other than the owner (and root) can write it.
+bool others_can_write(const struct stat& st) {
+  if ((st.st_mode & S_IWOTH) != 0) return true;
+  return (st.st_mode & S_IWGRP) != 0 && !group_is_private(st.st_gid);
+}
+
 const char* file_type_text(mode_t mode) {
   if (S_ISDIR(mode)) return "a directory";
   if (S_ISFIFO(mode)) return "a FIFO";
@@ -82,7 +105,7 @@ void check_trusted_dir(const fs::path& dir) {
                         ", not by this user or root, who could replace the files in it (chown " +
                         running_user() + " " + dir.string() + ")");
   }
-  if ((st.st_mode & 022) != 0) {
+  if (others_can_write(st)) {
     throw KeyStoreError("directory " + dir.string() + " has mode " + mode_text(st.st_mode) +
                         ": group or others could replace the files in it (chmod go-w " +
                         dir.string() + ")");
@@ -132,7 +155,7 @@ std::optional<Bytes> read_trusted_file(const fs::path& file, std::size_t max_siz
                         "; it must be readable by its owner only (chmod 600 " + file.string() +
                         ")");
   }
-  if (secrecy == FileSecrecy::public_read && (st.st_mode & 022) != 0) {
+  if (secrecy == FileSecrecy::public_read && others_can_write(st)) {
     throw KeyStoreError(name + " has mode " + mode_text(st.st_mode).substr(1) +
                         "; it must not be writable by group or others (chmod 600 " + file.string() +
                         ")");

@@ -38,11 +38,13 @@ void ensure_data_dir(const std::filesystem::path& dir);
 
 // What a file the program trusts is to others: a key file is secret (no access by
 // group or others: mode 0600); a trust store is public but its integrity matters
-// (no write by group or others: 0644 at most, as OpenSSH's known_hosts).
+// (no write by group or others: 0644 at most, as OpenSSH's known_hosts). A group
+// write bit is ignored when the group is the user's private group (no other member).
 enum class FileSecrecy { secret, public_read };
 
 // OpenSSH StrictModes for a directory holding keys or trust stores: it must be owned by
-// this user or root and not writable by group or others (sticky or not), and no directory
+// this user or root and not writable by group (unless the user's private group) or
+// others (sticky or not), and no directory
 // above it may be writable by others without the sticky bit (anyone could rename it away).
 // Throws KeyStoreError with one line naming the directory and the fix.
 void check_trusted_dir(const std::filesystem::path& dir);

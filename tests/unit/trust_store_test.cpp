@@ -1,5 +1,6 @@
 #include "client/trust_store.hpp"
 
+#include <pwd.h>
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
@@ -149,7 +150,7 @@ TEST_CASE("trust store: refused when others could have written it, or when it is
   TempDir dir;
   fs::path file = dir.path() / "known_pools.json";
   write_text(file, "{\"pools\": []}\n");
-  for (unsigned mode : {0666u, 0622u, 0660u, 0606u}) {
+  for (unsigned mode : {0666u, 0602u, 0606u, 0646u}) {
     INFO("mode " << std::oct << mode);
     REQUIRE(::chmod(file.c_str(), mode) == 0);
     try {
@@ -163,6 +164,25 @@ TEST_CASE("trust store: refused when others could have written it, or when it is
   // Fingerprints are no secret: readable by others is fine.
   REQUIRE(::chmod(file.c_str(), 0644) == 0);
   CHECK_NOTHROW(TrustStore(file));
+
+  // Group write: harmless for the user's private group (root's, here), refused otherwise.
+  if (::geteuid() == 0) {
+    const passwd* nobody = ::getpwnam("nobody");
+    REQUIRE(nobody != nullptr);
+    REQUIRE(::chown(file.c_str(), 0, 0) == 0);
+    REQUIRE(::chmod(file.c_str(), 0660) == 0);
+    REQUIRE(::chown(dir.path().c_str(), 0, 0) == 0);
+    REQUIRE(::chmod(dir.path().c_str(), 0770) == 0);
+    CHECK_NOTHROW(TrustStore(file));
+    REQUIRE(::chown(file.c_str(), 0, nobody->pw_gid) == 0);
+    CHECK_THROWS_WITH(TrustStore(file), Catch::Contains("has mode 660"));
+    REQUIRE(::chown(file.c_str(), 0, 0) == 0);
+    REQUIRE(::chown(dir.path().c_str(), 0, nobody->pw_gid) == 0);
+    CHECK_THROWS_WITH(TrustStore(file), Catch::Contains("has mode 0770"));
+    REQUIRE(::chown(dir.path().c_str(), 0, 0) == 0);
+    REQUIRE(::chmod(dir.path().c_str(), 0700) == 0);
+    REQUIRE(::chmod(file.c_str(), 0600) == 0);
+  }
 
   // A FIFO is refused at once (opened without blocking), never waited on.
   fs::remove(file);
