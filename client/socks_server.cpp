@@ -237,6 +237,26 @@ asio::awaitable<BuildOutcome> try_build(Client& client, const std::vector<NodeDe
   co_return out;
 }
 
+// Reads and answers the SOCKS handshake until the request is in (the bytes
+// after it go to `leftover`) or the handshake failed; throws on socket errors.
+// *started is set once a byte has arrived.
+asio::awaitable<void> run_handshake(tcp::socket& socket, Handshake& hs, Bytes& leftover,
+                                    bool* started = nullptr) {
+  std::array<std::uint8_t, 1024> buf;
+  for (;;) {
+    std::size_t n = co_await socket.async_read_some(asio::buffer(buf), asio::use_awaitable);
+    if (started) *started = true;
+    std::size_t used = hs.feed({buf.data(), n});
+    Bytes out = hs.take_output();
+    if (!out.empty()) co_await asio::async_write(socket, asio::buffer(out), asio::use_awaitable);
+    if (hs.status() == Handshake::Status::request_ready) {
+      leftover.assign(buf.begin() + static_cast<long>(used), buf.begin() + static_cast<long>(n));
+      co_return;
+    }
+    if (hs.status() == Handshake::Status::failed) co_return;
+  }
+}
+
 // Lets a final reply reach the client before the socket closes (bounded).
 asio::awaitable<void> close_gently(tcp::socket& s) {
   try {
@@ -329,10 +349,12 @@ SocksServer::SocksServer(asio::any_io_executor ex, cli::Options options, SocksOp
       socks_(socks),
       log_(std::move(log)),
       acceptor_(ex),
-      slot_freed_(ex),
       refresh_timer_(ex),
       refresh_done_(ex, asio::steady_timer::time_point::max()),
-      planner_(options_.hops) {
+      planner_(options_.hops),
+      refused_warning_(log_),
+      handshake_warning_(log_),
+      shared_path_warning_(log_) {
   hash_key_.resize(crypto_generichash_KEYBYTES);
   randombytes_buf(hash_key_.data(), hash_key_.size());
 }
@@ -372,51 +394,101 @@ void SocksServer::stop() {
   std::error_code ignored;
   acceptor_.close(ignored);
   refresh_timer_.cancel();
-  slot_freed_.cancel();
   // Reset the clients' connections, so that none takes a cut stream for a
   // whole one (a socket destroyed with the io_context would close with a FIN:
   // Asio clears SO_LINGER in destructors).
-  if (!open_sockets_.empty()) log_->info("resetting {} open connection(s)", open_sockets_.size());
-  for (auto& [id, socket] : open_sockets_) {
-    socket->set_option(asio::socket_base::linger(true, 0), ignored);
-    socket->close(ignored);
+  if (!open_.empty()) log_->info("resetting {} open connection(s)", open_.size());
+  for (auto& [id, connection] : open_) {
+    connection.socket->set_option(asio::socket_base::linger(true, 0), ignored);
+    connection.socket->close(ignored);
   }
 }
 
 asio::awaitable<void> SocksServer::accept_loop() {
   auto self = shared_from_this();
-  // At most one warning a minute while the limit keeps being reached.
-  auto last_warning = std::chrono::steady_clock::time_point::min();
+  // Every connection is accepted and answered: one over the limit takes the
+  // slot of the oldest still in its handshake, or gets a SOCKS refusal (a
+  // client left in the listen backlog would only time out).
   while (!stopped_) {
-    if (active_ >= socks_.max_connections) {
-      // Leave new clients in the listen backlog until a connection ends.
-      auto now = std::chrono::steady_clock::now();
-      if (now - last_warning > std::chrono::minutes(1)) {
-        log_->warn("{} connections open (--max-connections): new ones wait", active_);
-        last_warning = now;
-      }
-      slot_freed_.expires_at(asio::steady_timer::time_point::max());
-      [[maybe_unused]] auto [ec] = co_await slot_freed_.async_wait(use_tuple);
-      continue;
-    }
     auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
     if (ec) {
       if (stopped_ || ec == asio::error::operation_aborted) break;
       // E.g. out of descriptors: do not spin.
-      log_->warn("accepting a connection failed: {}", ec.message());
+      refused_warning_("accepting a connection failed: " + ec.message());
       asio::steady_timer pause(ex_, 100ms);
       [[maybe_unused]] auto [pec] = co_await pause.async_wait(use_tuple);
       continue;
     }
     set_close_on_exec(socket);  // the library's user may start other programs
+    if (active_ >= socks_.max_connections && !shed_oldest_handshake()) {
+      std::error_code ignored;
+      auto peer = socket.remote_endpoint(ignored);
+      std::string who = ignored ? "?" : format_host_port(peer.address().to_string(), peer.port());
+      if (refusing_ >= socks_.max_refusing) {
+        refused_warning_("connection from " + who + " closed unanswered: " +
+                         std::to_string(active_) + " connections open (--max-connections), " +
+                         std::to_string(refusing_) + " refusals in progress");
+        socket.close(ignored);
+        continue;
+      }
+      refused_warning_("connection from " + who +
+                       " refused (SOCKS reply 0x01): " + std::to_string(active_) +
+                       " connections open (--max-connections), none in its handshake");
+      asio::co_spawn(ex_, refuse(std::move(socket)), [self](std::exception_ptr) {});
+      continue;
+    }
     ++active_;
     asio::co_spawn(ex_, handle(std::move(socket), ++next_id_), [self](std::exception_ptr) {});
   }
 }
 
-void SocksServer::connection_ended() {
-  --active_;
-  slot_freed_.cancel();
+bool SocksServer::shed_oldest_handshake() {
+  constexpr auto kGrace = std::chrono::seconds(1);
+  auto now = std::chrono::steady_clock::now();
+  OpenConnection* victim = nullptr;
+  for (auto& [id, c] : open_) {  // oldest first
+    if (!c.handshaking || !c.holds_slot) continue;
+    if (c.started) {
+      victim = &c;
+      break;
+    }
+    if (!victim && now - c.accepted >= kGrace) victim = &c;
+  }
+  if (victim) {
+    auto& connection = *victim;
+    connection.holds_slot = false;
+    --active_;
+    std::error_code ignored;
+    connection.socket->set_option(asio::socket_base::linger(true, 0), ignored);
+    connection.socket->close(ignored);  // its handshake read fails at once
+    return true;
+  }
+  return false;
+}
+
+asio::awaitable<void> SocksServer::refuse(tcp::socket socket) {
+  auto self = shared_from_this();
+  ++refusing_;
+  Handshake hs;
+  Bytes leftover;
+  try {
+    co_await with_deadline(run_handshake(socket, hs, leftover), socks_.refusal_timeout);
+  } catch (const std::exception&) {
+  }
+  if (hs.status() == Handshake::Status::request_ready) {
+    Bytes reply = socks5::make_reply(Reply::general_failure);
+    [[maybe_unused]] auto [ec, n] =
+        co_await asio::async_write(socket, asio::buffer(reply), use_tuple);
+  }
+  co_await close_gently(socket);
+  --refusing_;
+}
+
+void SocksServer::connection_ended(std::uint64_t id) {
+  auto it = open_.find(id);
+  if (it == open_.end()) return;
+  if (it->second.holds_slot) --active_;
+  open_.erase(it);
 }
 
 asio::awaitable<void> SocksServer::refresh_loop() {
@@ -474,18 +546,26 @@ asio::awaitable<void> SocksServer::handle(tcp::socket socket, std::uint64_t id) 
     if (!ec) peer = format_host_port(ep.address().to_string(), ep.port());
   }
   set_no_delay(socket);
-  open_sockets_[id] = &socket;
+  open_[id] = OpenConnection{&socket};
   try {
     co_await serve(socket, id, log);
   } catch (const std::exception& e) {
     log.outcome = std::string("failed: ") + e.what();
   }
+  if (!open_[id].holds_slot) {
+    log.outcome = "reset during its handshake to make room for a new connection (" +
+                  std::to_string(socks_.max_connections) + " open, --max-connections)";
+  }
   auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  log_->info(
+  std::string line = fmt::format(
       "connection {} from {}: key {} ({}), path {}{}: {} after {:.3f} s ({} bytes up, {} down)", id,
       peer, log.key, log.method, log.path, log.retried, log.outcome, seconds, log.up, log.down);
-  open_sockets_.erase(id);
-  connection_ended();
+  if (log.key == "-") {
+    handshake_warning_(line);  // no request: what a flood of garbage looks like
+  } else {
+    log_->info("{}", line);
+  }
+  connection_ended(id);
 }
 
 asio::awaitable<void> SocksServer::serve(tcp::socket& socket, std::uint64_t id,
@@ -495,22 +575,9 @@ asio::awaitable<void> SocksServer::serve(tcp::socket& socket, std::uint64_t id,
   std::string failure;
 
   // 1. The SOCKS handshake, within its deadline.
-  auto read_handshake = [&]() -> asio::awaitable<void> {
-    std::array<std::uint8_t, 1024> buf;
-    for (;;) {
-      std::size_t n = co_await socket.async_read_some(asio::buffer(buf), asio::use_awaitable);
-      std::size_t used = hs.feed({buf.data(), n});
-      Bytes out = hs.take_output();
-      if (!out.empty()) co_await asio::async_write(socket, asio::buffer(out), asio::use_awaitable);
-      if (hs.status() == Handshake::Status::request_ready) {
-        leftover.assign(buf.begin() + static_cast<long>(used), buf.begin() + static_cast<long>(n));
-        co_return;
-      }
-      if (hs.status() == Handshake::Status::failed) co_return;
-    }
-  };
   try {
-    co_await with_deadline(read_handshake(), socks_.handshake_timeout);
+    co_await with_deadline(run_handshake(socket, hs, leftover, &open_[id].started),
+                           socks_.handshake_timeout);
   } catch (const std::system_error& e) {
     failure = e.code() == make_error_code(Errc::timeout) ? "handshake timed out"
               : e.code() == asio::error::eof             ? "client closed during the handshake"
@@ -521,6 +588,7 @@ asio::awaitable<void> SocksServer::serve(tcp::socket& socket, std::uint64_t id,
     if (failure.empty()) co_await close_gently(socket);
   } else {
     // 2. A circuit of its own, on the key's path; one retry on a fresh path.
+    open_[id].handshaking = false;  // no longer shed to make room
     const auto& request = hs.request();
     std::string key = key_hash(hs.isolation_key());
     log.key = to_hex(ByteView(reinterpret_cast<const std::uint8_t*>(key.data()), 4));
@@ -546,10 +614,10 @@ asio::awaitable<void> SocksServer::serve(tcp::socket& socket, std::uint64_t id,
       }
       log.path = describe_path(planned.nodes) + (planned.reused ? " (reused)" : " (new)");
       if (planned.shared) {
-        log_->warn(
+        shared_path_warning_(fmt::format(
             "connection {}: too few nodes to give key {} a path of its own: it shares a node "
             "sequence with another key (not a circuit)",
-            id, log.key);
+            id, log.key));
       }
       result = co_await try_build(client, planned.nodes, request.host, request.port);
       if (result.kind != BuildOutcome::path_failed) break;

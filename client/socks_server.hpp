@@ -80,8 +80,17 @@ struct ConnectionLog {
 
 struct SocksOptions {
   HostPort listen{"127.0.0.1", 9050};
+  // Connections served at once. A newcomer over it takes the slot of a
+  // connection still in its SOCKS handshake (that one is reset): the oldest
+  // that has sent part of it, else the oldest that has sent nothing for 1 s
+  // (a younger one may have its greeting in flight). When none can be shed,
+  // the newcomer is refused with a SOCKS reply (0x01) at once.
   std::size_t max_connections = 1024;
   std::chrono::milliseconds handshake_timeout{10000};
+  // Refusals over the limit: each gets this long for its greeting and
+  // request; beyond max_refusing at once, connections are closed unanswered.
+  std::chrono::milliseconds refusal_timeout{2000};
+  std::size_t max_refusing = 64;
   std::chrono::milliseconds refresh_interval{60000};
   // On-demand refreshes (after a failed build) happen at most this often.
   std::chrono::milliseconds min_refresh_gap{5000};
@@ -109,9 +118,14 @@ class SocksServer : public std::enable_shared_from_this<SocksServer> {
   asio::awaitable<void> refresh(bool on_demand);
   // One connection: logs its info line whatever happens.
   asio::awaitable<void> handle(tcp::socket socket, std::uint64_t id);
+  // Over the limit with nothing to shed: a SOCKS refusal, then close.
+  asio::awaitable<void> refuse(tcp::socket socket);
+  // Resets the oldest connection still in its handshake and frees its slot;
+  // false when every connection is past its handshake.
+  bool shed_oldest_handshake();
   // Handshake, circuit, reply, relay.
   asio::awaitable<void> serve(tcp::socket& socket, std::uint64_t id, ConnectionLog& log);
-  void connection_ended();
+  void connection_ended(std::uint64_t id);
   // Keyed hash of an isolation key: map key (32 bytes) and log name (8 hex digits).
   std::string key_hash(const std::string& isolation_key) const;
 
@@ -120,14 +134,25 @@ class SocksServer : public std::enable_shared_from_this<SocksServer> {
   SocksOptions socks_;
   Logger log_;
   tcp::acceptor acceptor_;
-  asio::steady_timer slot_freed_;     // wakes the accept loop when below the limit
   asio::steady_timer refresh_timer_;  // periodic refresh
   asio::steady_timer refresh_done_;   // wakes callers that joined a refresh in progress
   std::vector<NodeDescriptor> nodes_;
   PathPlanner planner_;
-  std::string hash_key_;  // random per process: short hashes are not comparable across runs
-  std::size_t active_ = 0;
-  std::map<std::uint64_t, tcp::socket*> open_sockets_;  // client sockets, by connection id
+  std::string hash_key_;    // random per process: short hashes are not comparable across runs
+  std::size_t active_ = 0;  // connections holding a slot
+  std::size_t refusing_ = 0;
+  struct OpenConnection {
+    tcp::socket* socket;
+    bool handshaking = true;  // may be shed to make room
+    bool started = false;     // part of the handshake has arrived
+    bool holds_slot = true;   // false once shed
+    std::chrono::steady_clock::time_point accepted = std::chrono::steady_clock::now();
+  };
+  std::map<std::uint64_t, OpenConnection> open_;  // by connection id: oldest first
+  // Per-connection warnings a flood could repeat: at most one a second each.
+  ThrottledWarning refused_warning_;
+  ThrottledWarning handshake_warning_;
+  ThrottledWarning shared_path_warning_;
   std::uint64_t next_id_ = 0;
   bool refreshing_ = false;
   bool stopped_ = false;

@@ -86,6 +86,8 @@ int main(int argc, char** argv) {
   std::string data_dir;
   double timeout = 10, idle_timeout = 120, refresh = 10;
   std::size_t max_connections = 512;
+  double head_timeout = 30;
+  std::size_t max_per_source = 64;
   std::string log_level = "info", log_file;
   std::string protocol_text = "1";
   app.add_option("--listen", listen_text,
@@ -115,12 +117,26 @@ int main(int argc, char** argv) {
                  "also how long a destination may take to start its response (then 504)")
       ->capture_default_str()
       ->check(seconds_check());
+  app.add_option("--head-timeout", head_timeout,
+                 "Seconds a client has to send a whole request head (slowloris defence): from "
+                 "the connection's start for its first request, from the first byte for each "
+                 "later one (between keep-alive requests --idle-timeout applies). Past it the "
+                 "client gets 408 (or, if it sent nothing, the connection is closed); more than "
+                 "0, at most 3600")
+      ->capture_default_str()
+      ->check(seconds_check(3600));
   app.add_option("--refresh", refresh,
                  "Seconds a fetched node list is used before the pools are asked again")
       ->capture_default_str()
       ->check(seconds_check());
   app.add_option("--max-connections", max_connections,
                  "Client connections served at once; more are answered 503")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--max-connections-per-source", max_per_source,
+                 "Client connections from one address at once (at most --max-connections); "
+                 "more are answered 503. When all --max-connections are taken, the connection "
+                 "that has waited longest for its request head is closed to make room")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
   add_protocol_option(app, protocol_text);
@@ -173,6 +189,8 @@ int main(int argc, char** argv) {
     settings.step_timeout = seconds_option(timeout, "--timeout");
     settings.idle_timeout = seconds_option(idle_timeout, "--idle-timeout");
     settings.max_connections = max_connections;
+    settings.head_timeout = seconds_option(head_timeout, "--head-timeout");
+    settings.max_per_source = max_per_source;
     settings.protocol = protocol;
     auto refresh_every = seconds_option(refresh, "--refresh");
     std::filesystem::path dir =

@@ -18,23 +18,40 @@ double ms_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
 }
 
+std::string seconds_text(std::chrono::steady_clock::duration d) {
+  return fmt::format("{:g}", std::chrono::duration<double>(d).count());
+}
+
+// What --max-connections-per-source counts: an IPv4 client reaching an IPv6
+// socket is still that IPv4 address.
+std::string client_address(const asio::ip::address& a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string();
+  }
+  return a.to_string();
+}
+
 }  // namespace
 
 Session::Session(asio::ip::tcp::socket client, ProxyContext& context)
     : ctx_(context),
-      over_limit_(context.active_connections >= context.settings.max_connections),
       client_(std::move(client)),
       client_buf_(kClientReadSize),
       last_activity_(std::chrono::steady_clock::now()),
       idle_timer_(client_.get_executor()) {
-  ++ctx_.active_connections;
   std::error_code ec;
   auto ep = client_.remote_endpoint(ec);
   peer_ = ec ? "client" : format_host_port(ep.address().to_string(), ep.port());
+  source_ = ec ? "?" : client_address(ep.address());
+  // The first request head is due --head-timeout after the connection opens.
+  head_deadline_ = last_activity_ + ctx_.settings.head_timeout;
+  slots_ = ctx_.slots;
+  admission_ = slots_->admit(
+      source_, [this] { shed(); }, slot_);
 }
 
 Session::~Session() {
-  --ctx_.active_connections;
+  slots_->release(slot_);
 }
 
 asio::awaitable<void> Session::run(std::shared_ptr<Session> self) {
@@ -46,6 +63,7 @@ asio::awaitable<void> Session::run(std::shared_ptr<Session> self) {
     self->ctx_.log->error("{}: {}", self->peer_, e.what());
   }
   self->finished_ = true;
+  self->slots_->release(self->slot_);
   self->idle_timer_.cancel();
   if (self->circuit_) self->circuit_->close();
   if (self->client_.is_open()) {
@@ -62,11 +80,25 @@ asio::awaitable<void> Session::run(std::shared_ptr<Session> self) {
 
 asio::awaitable<void> Session::watchdog(std::shared_ptr<Session> self) {
   auto idle = self->ctx_.settings.idle_timeout;
+  auto head_due = [&self] {
+    return self->phase_ == Phase::reading_request && self->head_deadline_ &&
+           self->interrupt_ == Interrupt::none;
+  };
   while (!self->finished_) {
-    self->idle_timer_.expires_at(self->last_activity_ + idle);
+    auto wake = self->last_activity_ + idle;
+    if (head_due()) wake = std::min(wake, *self->head_deadline_);
+    self->idle_timer_.expires_at(wake);
     [[maybe_unused]] auto [ec] = co_await self->idle_timer_.async_wait(use_tuple);
     if (self->finished_) break;
-    if (std::chrono::steady_clock::now() < self->last_activity_ + idle) continue;
+    auto now = std::chrono::steady_clock::now();
+    if (head_due() && now >= *self->head_deadline_) {
+      // The pending read fails at once; the session answers 408 and closes.
+      self->interrupt_ = Interrupt::head_timeout;
+      std::error_code ignored;
+      self->client_.cancel(ignored);
+      continue;
+    }
+    if (now < self->last_activity_ + idle) continue;
     switch (self->phase_) {
       case Phase::building:
         // Each build step has its own deadline (--timeout).
@@ -91,23 +123,26 @@ asio::awaitable<void> Session::watchdog(std::shared_ptr<Session> self) {
 }
 
 asio::awaitable<void> Session::serve() {
-  if (over_limit_) {
-    http::Problem busy{503, "too many client connections (--max-connections " +
-                                std::to_string(ctx_.settings.max_connections) + ")"};
-    co_await answer(busy);
+  if (admission_ != ConnectionSlots::Admission::admitted) {
+    co_await refuse(admission_);
     co_return;
   }
-  for (;;) {
+  for (bool first = true;; first = false) {
     phase_ = Phase::reading_request;
     http::HeadParser parser(http::HeadParser::Kind::request);
-    if (!co_await read_request_head(parser)) co_return;
+    if (!co_await read_request_head(parser, first)) co_return;
     if (parser.state() == http::HeadParser::State::error) {
-      co_await answer(parser.problem());
+      const auto& problem = parser.problem();
+      ctx_.bad_requests(peer_ + ": answered " + std::to_string(problem.status) + ": " +
+                        problem.message);
+      co_await respond(problem);
       co_return;
     }
     auto interpreted = http::interpret_request(parser.head());
     if (auto* problem = std::get_if<http::Problem>(&interpreted)) {
-      co_await answer(*problem);
+      ctx_.bad_requests(peer_ + ": answered " + std::to_string(problem->status) + ": " +
+                        problem->message);
+      co_await respond(*problem);
       co_return;
     }
     const auto& request = std::get<http::ProxyRequest>(interpreted);
@@ -119,23 +154,100 @@ asio::awaitable<void> Session::serve() {
   }
 }
 
-asio::awaitable<bool> Session::read_request_head(http::HeadParser& parser) {
+asio::awaitable<bool> Session::read_request_head(http::HeadParser& parser, bool first) {
+  using State = ConnectionSlots::State;
+  // The first head's deadline runs from the connection's start (set then);
+  // a later one's from its first byte: until then --idle-timeout applies.
+  if (!first) head_deadline_.reset();
+  slots_->set_state(slot_, first ? State::awaiting_head : State::between_requests);
+  bool started = false;
+  auto done = [&](bool ok) {
+    slots_->set_state(slot_, State::serving);
+    head_deadline_.reset();
+    return ok;
+  };
   for (;;) {
     if (!in_.empty()) {
       std::size_t used = 0;
       auto state = parser.feed(in_, used);
       in_.erase(0, used);
-      if (state != http::HeadParser::State::need_more) co_return true;
+      if (state != http::HeadParser::State::need_more) co_return done(true);
     }
-    auto [ec, n] = co_await client_.async_read_some(
-        asio::buffer(client_buf_.data(), client_buf_.size()), use_tuple);
-    if (ec) {
-      if (!parser.idle()) ctx_.log->debug("{}: connection ended inside a request head", peer_);
-      co_return false;
+    if (!started && !parser.idle()) {
+      started = true;
+      slots_->set_state(slot_, State::sending_head);
+      if (!head_deadline_) {
+        head_deadline_ = std::chrono::steady_clock::now() + ctx_.settings.head_timeout;
+        idle_timer_.cancel();  // the watchdog now waits for the head deadline
+      }
     }
-    touch();
-    in_.append(client_buf_.data(), n);
+    if (interrupt_ == Interrupt::none) {
+      auto [ec, n] = co_await client_.async_read_some(
+          asio::buffer(client_buf_.data(), client_buf_.size()), use_tuple);
+      if (interrupt_ == Interrupt::none) {
+        if (ec) {
+          if (!parser.idle()) ctx_.log->debug("{}: connection ended inside a request head", peer_);
+          co_return done(false);
+        }
+        touch();
+        in_.append(client_buf_.data(), n);
+        continue;
+      }
+    }
+    done(false);
+    co_await head_interrupted(parser);
+    co_return false;
   }
+}
+
+asio::awaitable<void> Session::head_interrupted(const http::HeadParser& parser) {
+  const auto& s = ctx_.settings;
+  if (interrupt_ == Interrupt::head_timeout) {
+    std::string limit = seconds_text(s.head_timeout) + " s (--head-timeout)";
+    if (parser.idle()) {
+      ctx_.head_timeouts(peer_ + ": no request within " + limit + ": closed");
+      std::error_code ignored;
+      client_.close(ignored);
+      co_return;
+    }
+    ctx_.head_timeouts(peer_ + ": request head not complete within " + limit + ": answered 408");
+    // (A named Problem: GCC 12 destroys a braced temporary in co_await twice.)
+    http::Problem late{408, "the request head did not arrive complete within " + limit};
+    co_await respond(late);
+    co_return;
+  }
+  std::string why = "the proxy is full (--max-connections " + std::to_string(s.max_connections) +
+                    ") and this connection had waited longest for a request head";
+  if (parser.idle()) {
+    ctx_.refused(peer_ + ": closed to make room for a new connection: " + why);
+    std::error_code ignored;
+    client_.close(ignored);
+    co_return;
+  }
+  ctx_.refused(peer_ + ": answered 503 to make room for a new connection: " + why);
+  http::Problem shed{503, why + ": closed to make room for a new one"};
+  co_await respond(shed);
+}
+
+asio::awaitable<void> Session::refuse(ConnectionSlots::Admission why) {
+  const auto& slots = *slots_;
+  http::Problem busy{503, ""};
+  if (why == ConnectionSlots::Admission::source_full) {
+    busy.message = "too many connections from " + source_ + " (--max-connections-per-source " +
+                   std::to_string(slots.max_per_source()) + ")";
+  } else {
+    busy.message = "too many client connections (--max-connections " + std::to_string(slots.max()) +
+                   "), none of them waiting for a request head";
+  }
+  ctx_.refused(peer_ + ": answered 503: " + busy.message);
+  co_await respond(busy);
+}
+
+void Session::shed() {
+  if (interrupt_ != Interrupt::none) return;
+  interrupt_ = Interrupt::shed;
+  std::error_code ignored;
+  client_.cancel(ignored);  // a pending head read ends at once
 }
 
 asio::awaitable<std::optional<http::Problem>> Session::build(const HostPort& destination) {
@@ -501,6 +613,12 @@ asio::awaitable<void> Session::tunnel_down() {
 
 asio::awaitable<void> Session::answer(const http::Problem& problem) {
   ctx_.log->info("{}: answered {}: {}", peer_, problem.status, problem.message);
+  co_await respond(problem);
+}
+
+asio::awaitable<void> Session::respond(const http::Problem& problem) {
+  // The connection ends here: its slot is free while the answer lingers.
+  slots_->release(slot_);
   std::string response = error_response(problem);
   auto [ec, n] = co_await asio::async_write(client_, asio::buffer(response), use_tuple);
   if (ec) co_return;
