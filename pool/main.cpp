@@ -51,7 +51,13 @@ int main(int argc, char** argv) {
   app.add_option("--max-nodes", max_nodes, "Most nodes listed at once")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, kMaxListedNodes));
-  app.add_flag("--lab", lab, "One-machine lab profile: short heartbeat, expiry and sweep timers");
+  std::size_t max_per_address = 0;  // 0: the profile's default
+  app.add_option("--max-nodes-per-address", max_per_address,
+                 "Most identities listed at one IP address (TPDP/1) [default: 2, lab: 256]")
+      ->check(CLI::Range(std::size_t{1}, kMaxListedNodes));
+  app.add_flag("--lab", lab,
+               "One-machine lab profile: short heartbeat, expiry and sweep timers; nodes re-proved "
+               "every 10 s; 256 nodes per address");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str()
       ->check(log_level_check());
@@ -105,6 +111,11 @@ int main(int argc, char** argv) {
     config.expiry = std::chrono::seconds(expiry);
     config.sweep_interval = std::chrono::seconds(sweep);
     config.max_nodes = max_nodes;
+    config.max_nodes_per_address = max_per_address > 0 ? max_per_address : (lab ? 256 : 2);
+    if (lab) {
+      config.proof_recheck = std::chrono::seconds(10);
+      config.proof_failure_memory = std::chrono::seconds(2);
+    }
 
     asio::io_context io;
     std::string fp = v0_1 ? "" : fingerprint(key.keys.public_key);
