@@ -57,6 +57,12 @@ std::vector<Reader> readers() {
          return std::vector<std::string>{bin("node"), "--listen", listen(), "--data-dir",
                                          d.string()};
        }},
+      // The node's own trust store: the keys of the pools whose lists it extends to.
+      {"node-trust", "known_pools.json", "known pools file",
+       [=](const fs::path& d) {
+         return std::vector<std::string>{bin("node"),   "--listen",   listen(),  "--pool",
+                                         "127.0.0.1:1", "--data-dir", d.string()};
+       }},
       {"client", "known_pools.json", "known pools file",
        [](const fs::path& d) {
          return std::vector<std::string>{bin("client"), "--pool",   "127.0.0.1:1",
