@@ -182,7 +182,10 @@ asio::awaitable<Errc> PoolServer::register_node(const NodeDescriptor& node, cons
     log_->debug("heartbeat from {}", who);
     co_return Errc::ok;
   }
-  if (auto failed = proofs_.remembered_failure(node, Clock::now())) {
+  auto failed = need == Registry::ProofNeeded::first
+                    ? proofs_.remembered_failure(node, Clock::now())
+                    : std::nullopt;
+  if (failed) {
     // Proved and failed a moment ago: the same answer, no new work.
     if (registry_.remove(node.identity)) {
       log_->info("node {} dropped: its address could not be proved; {} node(s) listed", who,
@@ -215,6 +218,15 @@ asio::awaitable<Errc> PoolServer::register_node(const NodeDescriptor& node, cons
   auto proof = co_await prove_reachable(node, config_.proof_timeout);
   slot.reset();
   if (stopping_) co_return Errc::timeout;
+  if (proof.status != Errc::ok && need == Registry::ProofNeeded::recheck) {
+    // A listed node that fails its re-proof is not refreshed: it expires
+    // unless a proof on one of its next heartbeats succeeds (a brief flood
+    // at the node does not drop it at once).
+    failed_proofs_("heartbeat from " + peer + " for " + who +
+                   " refused: address re-proof failed (" + proof.detail +
+                   "); listed until it expires unless a proof succeeds");
+    co_return proof.status;
+  }
   if (proof.status != Errc::ok) {
     proofs_.remember_failure(node, proof.status, Clock::now());
     failed_proofs_("heartbeat from " + peer + " for " + who +
