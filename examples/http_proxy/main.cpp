@@ -36,7 +36,7 @@ asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, ProxyContex
     if (ec == asio::error::operation_aborted) co_return;
     if (ec) {
       // Out of descriptors, most likely: wait a little instead of spinning.
-      ctx.log->warn("accepting a connection failed: {}", ec.message());
+      ctx.refused("accepting a connection failed: " + ec.message());
       backoff.expires_after(std::chrono::milliseconds(100));
       [[maybe_unused]] auto [wait_ec] = co_await backoff.async_wait(use_tuple);
       continue;

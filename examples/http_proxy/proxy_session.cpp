@@ -239,8 +239,17 @@ asio::awaitable<void> Session::refuse(ConnectionSlots::Admission why) {
     busy.message = "too many client connections (--max-connections " + std::to_string(slots.max()) +
                    "), none of them waiting for a request head";
   }
+  if (ctx_.refusing >= ProxyContext::kMaxRefusing) {
+    ctx_.refused(peer_ + ": closed unanswered (" + std::to_string(ctx_.refusing) +
+                 " refusals in progress): " + busy.message);
+    std::error_code ignored;
+    client_.close(ignored);
+    co_return;
+  }
   ctx_.refused(peer_ + ": answered 503: " + busy.message);
+  ++ctx_.refusing;
   co_await respond(busy);
+  --ctx_.refusing;
 }
 
 void Session::shed() {

@@ -55,6 +55,10 @@ struct ProxyContext {
   ThrottledWarning refused;        // over a limit, or shed
   ThrottledWarning bad_requests;   // malformed request heads
   ThrottledWarning head_timeouts;  // --head-timeout expired
+  // Connections over a limit being answered 503 (they hold no slot); past
+  // kMaxRefusing at once, more are closed unanswered.
+  std::size_t refusing = 0;
+  static constexpr std::size_t kMaxRefusing = 64;
 };
 
 class Session : public std::enable_shared_from_this<Session> {
