@@ -274,20 +274,15 @@ asio::awaitable<CircuitSession::Established> CircuitSession::extend(const Extend
   std::string target = format_host_port(m.host, m.port);
   const IdentityPublicKey& next_id = m.create.node_id;
   std::string named = target + " " + fingerprint(next_id).substr(0, 16);
-  // Paths must not loop or amplify (spec 6.6): a bounded depth, told by
-  // each extending node to the next, and no hop to itself or straight back.
+  // Paths must not loop or amplify (spec 6.6, checks 1 and 3): a bounded
+  // depth, told by each extending node to the next, and no hop to itself or
+  // straight back.
   if (depth_ + 1 > kMaxCircuitHops) {
     throw ControlFailure(Errc::limit_reached, "this node is hop " + std::to_string(depth_) +
                                                   ": a circuit has at most " +
                                                   std::to_string(kMaxCircuitHops) + " hops");
   }
-  if (next_id == node_.keys_.identity.public_key) {
-    throw ControlFailure(Errc::protocol_error, "EXTEND to this node itself");
-  }
-  if (previous_ && next_id == *previous_) {
-    throw ControlFailure(Errc::protocol_error, "EXTEND back to the previous node " + named);
-  }
-  // Only to a node a pool lists, with exactly that address (spec 6.6).
+  // Only to a node a pool lists, with exactly that address (spec 6.6, check 2).
   auto connect_deadline = Clock::now() + config().connect_timeout;
   if (!node_.directory_) {
     throw ControlFailure(Errc::unknown_identity,
@@ -298,7 +293,13 @@ asio::awaitable<CircuitSession::Established> CircuitSession::extend(const Extend
     throw ControlFailure(Errc::unknown_identity,
                          "next hop " + named + " is not a node this node's pools list");
   }
-  // Never to this node's own host (what the default exit policy refuses),
+  if (next_id == node_.keys_.identity.public_key) {
+    throw ControlFailure(Errc::protocol_error, "EXTEND to this node itself");
+  }
+  if (previous_ && next_id == *previous_) {
+    throw ControlFailure(Errc::protocol_error, "EXTEND back to the previous node " + named);
+  }
+  // Never to this node's own host (check 4: what the default exit policy refuses),
   // unless --lab or an operator's exit-policy rule accepts that address.
   auto not_own_host = [this, port = m.port](const tcp::endpoint& ep) {
     if (config().lab) return true;

@@ -36,6 +36,8 @@ asio::awaitable<void> heartbeat_loop(HeartbeatConfig config, const IdentitySecre
       auto reply = co_await send_heartbeat(config.pool, config.self, key, config.timeout);
       if (reply.status == Errc::ok) {
         wait = std::chrono::seconds(std::max<int>(1, reply.next_heartbeat_s));
+        if (config.on_accepted)
+          config.on_accepted(std::chrono::duration_cast<std::chrono::seconds>(wait));
         if (!registered) {
           log->info("registered with pool {}; heartbeat every {} s", pool, reply.next_heartbeat_s);
         } else {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <asio.hpp>
+#include <functional>
 
 #include "common/logging.hpp"
 #include "common/pool_address.hpp"
@@ -16,6 +17,9 @@ struct HeartbeatConfig {
   NodeDescriptor self;
   std::chrono::milliseconds retry{10000};
   std::chrono::milliseconds timeout{10000};
+  // Called after each accepted heartbeat with the period the pool asked for
+  // (the node refreshes its pools' node lists as often).
+  std::function<void(std::chrono::seconds)> on_accepted;
 };
 
 // One heartbeat exchange; returns the pool's reply. Throws on network errors.

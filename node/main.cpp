@@ -226,6 +226,10 @@ int main(int argc, char** argv) {
         continue;
       }
       HeartbeatConfig hb{pool, self, config.heartbeat_retry, std::chrono::seconds(10)};
+      // The node's list of nodes it extends to follows the pool's period.
+      hb.on_accepted = [&server, name = pool.to_string()](std::chrono::seconds period) {
+        server->heartbeat_period(name, period);
+      };
       asio::co_spawn(io, heartbeat_loop(hb, signing_key, log),
                      asio::bind_cancellation_slot(stop_heartbeats[i].slot(), asio::detached));
     }

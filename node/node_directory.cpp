@@ -74,17 +74,26 @@ asio::awaitable<void> NodeDirectory::refresh() {
   wake_waiters();
 }
 
+void NodeDirectory::heartbeat_period(const std::string& pool, std::chrono::seconds period) {
+  periods_[pool] = std::max<std::chrono::seconds>(period, kNodeListMinInterval);
+  auto shortest = periods_.begin()->second;
+  for (const auto& [name, p] : periods_) shortest = std::min(shortest, p);
+  if (shortest == period_) return;
+  period_ = shortest;
+  if (!refreshing_) next_refresh_.cancel();  // the loop looks at the new period
+}
+
 asio::awaitable<void> NodeDirectory::run() {
   while (!stopped_) {
     co_await refresh();
-    if (stopped_) break;
-    if (!requested_) {
-      next_refresh_.expires_at(last_start_ + kNodeListRefresh);
-      co_await next_refresh_.async_wait(use_tuple);  // cut short by lists() or stop()
+    // Cut short by lists() (requested_), heartbeat_period() or stop().
+    while (!stopped_ && !requested_ && Clock::now() < last_start_ + period_) {
+      next_refresh_.expires_at(last_start_ + period_);
+      co_await next_refresh_.async_wait(use_tuple);
     }
     if (stopped_) break;
     auto earliest = last_start_ + kNodeListMinInterval;
-    if (Clock::now() < earliest) {
+    while (!stopped_ && Clock::now() < earliest) {
       next_refresh_.expires_at(earliest);
       co_await next_refresh_.async_wait(use_tuple);
     }

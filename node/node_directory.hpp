@@ -1,7 +1,8 @@
 // The nodes this node extends circuits to: the last verified node list of
-// each of its pools (fetched and checked as a client does, section 5.4),
-// refreshed every kNodeListRefresh and, at most once a second, when an
-// EXTEND names a node that is not in it (a node that has just joined).
+// each of its pools (fetched and checked as a client does, spec 5.4),
+// refreshed every heartbeat period (kNodeListRefresh until a pool has said
+// its period) and, at most once a second, when an EXTEND names a node that
+// is not in it (a node that has just joined).
 // Single io_context thread: no locks.
 #pragma once
 
@@ -22,8 +23,9 @@
 
 namespace tpdp {
 
-// How often a node fetches its pools' lists (the pool's default heartbeat
-// period), and the least time between two fetches asked for by EXTENDs.
+// How often a node fetches its pools' lists until a pool has told it its
+// heartbeat period (the pool's default period), and the least time between
+// two fetches.
 inline constexpr std::chrono::seconds kNodeListRefresh{15};
 inline constexpr std::chrono::seconds kNodeListMinInterval{1};
 
@@ -39,6 +41,9 @@ class NodeDirectory {
   // Fetches the lists now, then every kNodeListRefresh or when asked, until stop().
   asio::awaitable<void> run();
   void stop();
+  // A pool accepted a heartbeat and said when the next is due: the lists are
+  // refreshed as often as the most frequent pool expects heartbeats.
+  void heartbeat_period(const std::string& pool, std::chrono::seconds period);
 
   // True when a verified list has exactly this identity at exactly this
   // host:port (the host compared as a string, as the pool does). Otherwise
@@ -59,6 +64,8 @@ class NodeDirectory {
   Logger log_;
   std::map<std::string, std::vector<NodeDescriptor>> lists_;  // pool -> last verified list
   std::map<std::string, bool> pool_failing_;                  // warn once per outage
+  std::map<std::string, std::chrono::seconds> periods_;       // pool -> heartbeat period
+  Clock::duration period_ = kNodeListRefresh;
   asio::steady_timer next_refresh_;
   Clock::time_point last_start_{};
   std::uint64_t started_ = 0;    // refreshes started

@@ -34,6 +34,10 @@ NodeServer::NodeServer(asio::any_io_executor ex, NodeConfig config, NodeKeys key
   }
 }
 
+void NodeServer::heartbeat_period(const std::string& pool, std::chrono::seconds period) {
+  if (directory_) directory_->heartbeat_period(pool, period);
+}
+
 ThrottledWarning& NodeServer::refusal_log(Errc kind) {
   return circuit_refusals_.try_emplace(kind, log_).first->second;
 }

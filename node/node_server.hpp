@@ -40,6 +40,9 @@ class NodeServer {
   std::size_t active_circuits() const { return active_circuits_; }
   std::size_t relaying_circuits() const { return sweeper_.watched(); }
   std::size_t buffers_in_use() const { return buffers_.in_use(); }
+  // A pool accepted a heartbeat and asked for the next after `period`: the
+  // node refreshes its pools' node lists as often (node/node_directory.hpp).
+  void heartbeat_period(const std::string& pool, std::chrono::seconds period);
 
  private:
   asio::awaitable<void> accept_loop();

@@ -359,6 +359,11 @@ TEST_CASE("circuits: at most 8 hops, never back to the same node or the previous
   CHECK(to_previous.code == Errc::protocol_error);
   CHECK(to_previous.reason.find("previous") != std::string::npos);
   CHECK(raw_extend(a, 1, c.identity, b).code == Errc::ok);  // a client's CREATE: depth 1
+  // The node's own identity at another node's address is simply not listed.
+  NodeDescriptor own_elsewhere{a.identity, a.onion_key, b.host, b.port};
+  auto elsewhere = raw_extend(a, 1, c.identity, own_elsewhere);
+  INFO(elsewhere.reason);
+  CHECK(elsewhere.code == Errc::unknown_identity);
   // A node form claiming depth 1 (or above 8) is malformed: status byte 02.
   CHECK(raw_extend(a, 9, c.identity, b).code == Errc::protocol_error);
 }

@@ -133,6 +133,7 @@ TEST_CASE("library: extending to a node under the wrong identity names the hop")
     run(io, session());
     FAIL("the build should have failed");
   } catch (const CircuitError& e) {
+    INFO(e.what());
     CHECK(e.hop() == 2);
     CHECK(e.errc() == Errc::unknown_identity);
   }
