@@ -31,7 +31,8 @@ PoolServer::PoolServer(asio::any_io_executor ex, PoolConfig config, IdentityKeyp
       refusals_(log_),
       bad_requests_(log_),
       refused_nodes_(log_),
-      failed_proofs_(log_) {}
+      failed_proofs_(log_),
+      takeovers_(log_) {}
 
 void PoolServer::stop() {
   stopping_ = true;
@@ -248,10 +249,15 @@ asio::awaitable<Errc> PoolServer::register_node(const NodeDescriptor& node, cons
     co_return status;
   }
   for (const auto& old : displaced) {
-    log_->warn("node {} ({}) dropped: {} answers at {}", format_host_port(old.host, old.port),
-               short_fp(old.identity), short_fp(node.identity), where);
+    // Throttled: identities that answer at one endpoint by turns could
+    // otherwise write a line per heartbeat.
+    takeovers_("node " + format_host_port(old.host, old.port) + " (" + short_fp(old.identity) +
+               ") dropped: " + short_fp(node.identity) + " answers at " + where + "; " +
+               std::to_string(registry_.size()) + " node(s) listed");
   }
-  if (change == Registry::Change::added) {
+  if (!displaced.empty()) {
+    log_->debug("node {} took its address over", who);
+  } else if (change == Registry::Change::added) {
     log_->info("node {} joined (address proved); {} node(s) listed", who, registry_.size());
   } else if (change == Registry::Change::moved) {
     log_->info("node {} updated its address or key to {} (address proved)", short_fp(node.identity),

@@ -96,6 +96,7 @@ class PoolServer {
   ThrottledWarning bad_requests_;   // malformed, timed out, failed requests
   ThrottledWarning refused_nodes_;  // heartbeats refused: signature, limits
   ThrottledWarning failed_proofs_;  // heartbeats refused: the proof failed
+  ThrottledWarning takeovers_;      // an address taken over by the identity that answers there
   bool stopping_ = false;
 };
 
