@@ -479,3 +479,76 @@ TEST_CASE(
   CHECK(log().find("refused (SOCKS reply 0x01)") != std::string::npos);
   CHECK(log().find("to make room for a new connection") != std::string::npos);
 }
+
+TEST_CASE("http proxy: with the defaults, 646 slowloris connections from 10 addresses") {
+  TempDir dir;
+  Network net(dir);
+  for (int i = 0; i < 3; ++i) net.add_node();
+  REQUIRE(net.wait_for_nodes(3));
+  std::string pool = net.pool_address() + "@" + net.pool_fingerprint();
+  TcpServer web(http_handler("fine"));
+  HttpProxy proxy(dir, pool, {});  // 512 slots, 64 per source, 30 s
+
+  // 64 connections from each of 127.0.0.2-11 (70 from 127.0.0.2), each
+  // sending a byte a second of a head that never ends (one thread).
+  std::string head = get_head(web.port()) + "X-Slow: " + std::string(100, 'a');
+  struct Loris {
+    int fd;
+    bool closed = false;
+    std::string answer;
+  };
+  std::vector<Loris> lorises;
+  for (int host = 2; host < 12; ++host) {
+    for (int i = 0; i < (host == 2 ? 70 : 64); ++i) {
+      int fd = connect_from(host, proxy.port);
+      REQUIRE(fd >= 0);
+      ::fcntl(fd, F_SETFL, O_NONBLOCK);
+      lorises.push_back({fd});
+    }
+  }
+  auto pump = [&](std::chrono::milliseconds for_how_long, std::size_t& byte) {
+    auto until = Clock::now() + for_how_long;
+    while (Clock::now() < until) {
+      for (auto& l : lorises) {
+        if (l.closed) continue;
+        ::send(l.fd, head.data() + byte % head.size(), 1, MSG_NOSIGNAL);
+        char buf[4096];
+        ssize_t n;
+        while ((n = ::recv(l.fd, buf, sizeof buf, 0)) > 0) l.answer.append(buf, n);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) l.closed = true;
+      }
+      ++byte;
+      std::this_thread::sleep_for(1s);
+    }
+  };
+  std::size_t byte = 0;
+  pump(2500ms, byte);
+  std::size_t open_before = 0;
+  for (auto& l : lorises) open_before += l.closed ? 0 : 1;
+
+  auto r = run_timed(dir,
+                     {"/usr/bin/curl", "-sS", "--max-time", "15", "-x", proxy.url(), "-w",
+                      " %{http_code}", "http://127.0.0.1:" + std::to_string(web.port()) + "/"},
+                     20s);
+  pump(1500ms, byte);
+  std::size_t open_after = 0, shed = 0, over_cap = 0;
+  const std::string cap_text = "from 127.0.0.2 (--max-connections-per-source 64)";
+  for (auto& l : lorises) {
+    open_after += l.closed ? 0 : 1;
+    shed += l.answer.find("closed to make room") != std::string::npos ? 1 : 0;
+    over_cap += l.answer.find(cap_text) != std::string::npos ? 1 : 0;
+    ::close(l.fd);
+  }
+  INFO("curl: " << r.err << "\nproxy log:\n" << proxy.log());
+  WARN("defaults, 646 slowloris connections from 10 addresses: "
+       << over_cap << " over the per-source cap, " << open_before << " held a slot; curl got '"
+       << r.out << "' in " << r.seconds << " s; " << shed << " shed, " << open_after
+       << " still open");
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "fine 200");
+  CHECK(r.seconds < 3.0);
+  CHECK(over_cap == 6);       // 127.0.0.2's connections past its 64th
+  CHECK(open_before == 512);  // all slots taken (the newest replace the oldest)
+  CHECK(shed >= 1);           // one for curl at least
+  CHECK(open_after <= 512);
+}
