@@ -90,9 +90,9 @@ int main(int argc, char** argv) {
   Args args;
   std::string pool_text;
   app.add_option("--pool", pool_text, "Pool index HOST:PORT[@FINGERPRINT]")->required();
-  app.add_option("--hops", args.hops, "Nodes in the path")
+  app.add_option("--hops", args.hops, "Nodes in the path (1 to 8: the most a circuit may have)")
       ->capture_default_str()
-      ->check(CLI::Range(1, 16));
+      ->check(CLI::Range(std::size_t{1}, tpdp::kMaxCircuitHops));
   app.add_option("--data-dir", args.data_dir,
                  "Where pool keys trusted on first use are remembered (without it the pool "
                  "must be pinned with @FINGERPRINT)");
