@@ -4,6 +4,7 @@
 
 #include "common/deadline.hpp"
 #include "common/message_io.hpp"
+#include "pool/descriptor_room.hpp"
 #include "pool/reachability_proof.hpp"
 #include "protocol/hex.hpp"
 
@@ -17,8 +18,18 @@ std::string short_fp(const IdentityPublicKey& id) {
 }
 }  // namespace
 
+namespace {
+PoolConfig fit_to_descriptors(PoolConfig config, const Logger& log) {
+  // Besides connections: the listening socket, the log, standard streams,
+  // one outgoing socket per proof in flight, and some slack.
+  config.max_connections =
+      fit_connections_to_descriptors(config.max_connections, config.max_proofs_in_flight + 32, log);
+  return config;
+}
+}  // namespace
+
 PoolServer::PoolServer(asio::any_io_executor ex, PoolConfig config, IdentityKeypair key, Logger log)
-    : config_(std::move(config)),
+    : config_(fit_to_descriptors(std::move(config), log)),
       key_(std::move(key)),
       log_(std::move(log)),
       acceptor_(listen_on(ex, config_.listen)),
