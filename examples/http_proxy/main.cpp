@@ -22,6 +22,7 @@
 #include "common/protocol_option.hpp"
 #include "examples/http_proxy/node_directory.hpp"
 #include "examples/http_proxy/proxy_session.hpp"
+#include "protocol/circuit_messages.hpp"
 
 namespace {
 
@@ -101,9 +102,10 @@ int main(int argc, char** argv) {
                  "remembered in --data-dir")
       ->required()
       ->check(pool_address_check());
-  app.add_option("--hops", hops, "Nodes in each path (distinct)")
+  // At most kMaxCircuitHops: nodes refuse to extend a longer circuit (spec 6.6).
+  app.add_option("--hops", hops, "Nodes in each path (distinct, 1 to 8)")
       ->capture_default_str()
-      ->check(CLI::Range(1, 16));
+      ->check(CLI::Range(std::size_t{1}, kMaxCircuitHops));
   app.add_option("--data-dir", data_dir,
                  "Where pool keys trusted on first use are kept (known_pools.json) [default: "
                  "$XDG_DATA_HOME/tpdp or ~/.local/share/tpdp]");

@@ -127,6 +127,7 @@ std::vector<Program> programs(const TempDir& dir) {
         {{"--listen", "nowhere"}, "--listen"},
         {{"--pool", "127.0.0.1:1@00"}, "--pool"},
         {{"--hops", "0"}, "--hops"},
+        {{"--hops", "9"}, "--hops"},
         {{"--max-connections", "0"}, "--max-connections"},
         {{"--log-level", "loud"}, "--log-level"},
         {{"--protocol", "0.1", "--pool", "127.0.0.1:2@" + std::string(64, '0')}, "--pool"}}},
