@@ -40,9 +40,9 @@ case "$n" in
     has '^tpdp-client: hop 1: 127\.0\.0\.1:[0-9]+ [0-9a-f]{64}$'
     has '^tpdp-client: hop 3: 127\.0\.0\.1:[0-9]+ [0-9a-f]{64}$'
     has '^hello from the web server$'
-    count '^  info: circuit 1 from 127\.0\.0\.1: open as relay to 127\.0\.0\.1:[0-9]+$' 2
-    has '^  info: circuit 1 from 127\.0\.0\.1: open as exit to \(destination hidden\)$'
-    count '^  info: circuit 1: closed after' 3
+    count '^  info: circuit [0-9]+ from 127\.0\.0\.1: open as relay to 127\.0\.0\.1:[0-9]+$' 2
+    has '^  info: circuit [0-9]+ from 127\.0\.0\.1: open as exit to \(destination hidden\)$'
+    count '^  info: circuit [0-9]+: closed after' 3
     ;;
   2)
     count '^  (a|b|c) +[0-9]+ +[0-9]+  no$' 6

@@ -6,7 +6,9 @@
 CAPS/LINK/ holds one tap's recordings (conn-N.forward, conn-N.backward), one
 LINK per link in path order, the last one the exit's link to the web server
 (plain HTTP). Of each link the last two connections that carried bytes are
-taken: fetch 1 and fetch 2 of the same page grown between them.
+taken: fetch 1 and fetch 2 of the same page grown between them. A connection
+that carried only a CREATE (68 bytes) and its answer is the pool checking
+that the node answers at its address, not a circuit: it is skipped.
 
 For each fetch it prints each link's byte counts and whether the page body
 can be read on it, and whether any two links share a run of 8 bytes (the
@@ -25,7 +27,8 @@ def connections(folder):
             base = os.path.join(folder, "conn-" + m.group(1))
             with open(base + ".forward", "rb") as f, open(base + ".backward", "rb") as b:
                 fwd, bwd = f.read(), b.read()
-            if fwd:
+            pool_check = len(fwd) == 68 and len(bwd) <= 65
+            if fwd and not pool_check:
                 found.append((int(m.group(1)), fwd, bwd))
     return [(fwd, bwd) for _, fwd, bwd in sorted(found)]
 

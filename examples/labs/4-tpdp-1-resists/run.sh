@@ -32,9 +32,14 @@ status=0
 show client --path "$path" get "http://127.0.0.1:$BANK/" || status=$?
 echo "(exit status $status)"
 
-say "4. An impersonated hop: node 'victim' is listed at an address that leads to node1"
-add_tapped_node victim "$(node_addr node1)"
-echo "the pool lists victim's key at $(node_addr victim); the tap there forwards to node1"
+say "4. An impersonated hop: node 'victim' is listed at an address that now leads to node1"
+# The pool lists a node only once it has answered at its address (it would
+# refuse victim if the tap led to node1 already): the address is taken over
+# after the pool's check.
+add_tapped_node victim self --then-target "$(node_addr node1)"
+kill -USR1 "$(cut -d' ' -f1 "$LAB_DIR/pids/tap-victim.pid")"
+sleep 0.2
+echo "the pool lists victim's key at $(node_addr victim); the tap there now forwards to node1"
 path=$(node_addr node2),$(node_addr victim)
 status=0
 show client --path "$path" get "http://127.0.0.1:$BANK/" || status=$?

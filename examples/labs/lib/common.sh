@@ -135,9 +135,17 @@ start_web() { # NAME TEXT: a secret_server.py on port WEB_PORT
 # (add .forward or .backward). Waits (at most 5 s) until the tap has logged
 # that the connection closed: before that its files may not be complete.
 last_capture() { # NAME
-  local log="$LAB_DIR/logs/tap-$1.log" n="" i
+  local log="$LAB_DIR/logs/tap-$1.log" n="" i c
   for ((i = 0; i < 50; i++)); do
-    n=$(sed -n 's/^tpdp-tap: conn-\([0-9]*\): closed.*/\1/p' "$log" 2>/dev/null | sort -n | tail -n 1)
+    # Skipped: a connection that carried only a CREATE (68 bytes forward) is
+    # the pool checking that the node answers at its address.
+    for c in $(sed -n 's/^tpdp-tap: conn-\([0-9]*\): closed.*/\1/p' "$log" 2>/dev/null |
+      sort -rn); do
+      if [ "$(wc -c <"$LAB_DIR/caps/$1/conn-$c.forward" 2>/dev/null)" != 68 ]; then
+        n=$c
+        break
+      fi
+    done
     [ -n "$n" ] && break
     sleep 0.1
   done
