@@ -80,9 +80,10 @@ class CircuitSession {
   // This node's place in the circuit: 1 for a client's CREATE, the depth a
   // node's CREATE says otherwise; and the node that extended to this one.
   std::size_t depth_ = 1;
-  std::optional<IdentityPublicKey> previous_;
-  Bytes rx_;                 // bytes from upstream, forward layer already removed
-  std::size_t rx_used_ = 0;  // bytes of rx_ consumed by opened frames
+  std::optional<PreviousNodeTag> previous_;  // names the previous node (node form only)
+  OnionPublicKey client_public_;             // X of this hop's CREATE, for the tags
+  Bytes rx_;                                 // bytes from upstream, forward layer already removed
+  std::size_t rx_used_ = 0;                  // bytes of rx_ consumed by opened frames
 };
 
 asio::awaitable<bool> NodeServer::run_circuit(tcp::socket& up, std::uint64_t id,
@@ -200,6 +201,7 @@ asio::awaitable<void> CircuitSession::create() {
   const CreateMsg& create = incoming.create;
   depth_ = incoming.depth;
   previous_ = incoming.previous;
+  client_public_ = create.client_public;
   const auto& keys = node_.keys_;
   if (!(create.node_id == keys.identity.public_key)) {
     throw ControlFailure(Errc::unknown_identity,
@@ -296,7 +298,7 @@ asio::awaitable<CircuitSession::Established> CircuitSession::extend(const Extend
   if (next_id == node_.keys_.identity.public_key) {
     throw ControlFailure(Errc::protocol_error, "EXTEND to this node itself");
   }
-  if (previous_ && next_id == *previous_) {
+  if (previous_ && previous_node_tag(next_id, client_public_) == *previous_) {
     throw ControlFailure(Errc::protocol_error, "EXTEND back to the previous node " + named);
   }
   // Never to this node's own host (check 4: what the default exit policy refuses),
@@ -339,7 +341,9 @@ asio::awaitable<CircuitSession::Established> CircuitSession::extend(const Extend
   try {
     // The node form: the next node learns its depth and who extended to it.
     co_await write_message(down, NodeCreateMsg{static_cast<std::uint8_t>(depth_ + 1),
-                                               node_.keys_.identity.public_key, m.create});
+                                               previous_node_tag(node_.keys_.identity.public_key,
+                                                                 m.create.client_public),
+                                               m.create});
     co_await asio::async_read(down, asio::buffer(reply), asio::use_awaitable);
     if (reply[0] == 0) {
       reply.resize(kCreatedOkSize);

@@ -1,5 +1,7 @@
 #include "protocol/circuit_messages.hpp"
 
+#include <sodium.h>
+
 #include <algorithm>
 
 #include "protocol/host.hpp"
@@ -36,6 +38,16 @@ void encode(Writer& w, const CreateMsg& m) {
   w.bytes(kCreateMagic);
   w.bytes(m.node_id.view());
   w.bytes(m.client_public.view());
+}
+
+PreviousNodeTag previous_node_tag(const IdentityPublicKey& previous, const OnionPublicKey& x) {
+  static constexpr std::string_view kLabel = "tpdp-1 prev-node";  // 16 bytes
+  Bytes in(kLabel.begin(), kLabel.end());
+  in.insert(in.end(), x.bytes.begin(), x.bytes.end());
+  in.insert(in.end(), previous.bytes.begin(), previous.bytes.end());
+  PreviousNodeTag tag;
+  crypto_generichash(tag.bytes.data(), tag.bytes.size(), in.data(), in.size(), nullptr, 0);
+  return tag;
 }
 
 void encode(Writer& w, const NodeCreateMsg& m) {
@@ -109,7 +121,7 @@ Decoded<IncomingCreate> decode<IncomingCreate>(Reader& r) {
     return Malformed{"bad CREATE magic (not a TPDP/1 client or node)"};
   }
   m.depth = r.u8();
-  IdentityPublicKey previous;
+  PreviousNodeTag previous;
   r.fill(previous.bytes);
   r.fill(m.create.node_id.bytes);
   r.fill(m.create.client_public.bytes);

@@ -31,11 +31,19 @@ struct CreateMsg {
   OnionPublicKey client_public;  // X
 };
 
+// Names the node that extended a circuit to this one without writing its
+// identity in the clear: that identity is already in the clear on the link
+// before (in its own CREATE), and a byte string repeated on two links would
+// link them for an observer. previous_node_tag(id, X) =
+// BLAKE2b-256("tpdp-1 prev-node" | X | id), X from the same CREATE.
+using PreviousNodeTag = PublicBytes<32, struct PreviousNodeTagTag>;
+PreviousNodeTag previous_node_tag(const IdentityPublicKey& previous, const OnionPublicKey& x);
+
 // Node -> next node, while extending: the client's CREATE (its node_id and
-// X unchanged) with the receiving node's hop number and the sender's identity.
+// X unchanged) with the receiving node's hop number and who extended to it.
 struct NodeCreateMsg {
-  std::uint8_t depth = 2;      // hop number of the receiving node, 2 ... kMaxCircuitHops
-  IdentityPublicKey previous;  // the extending node's own identity
+  std::uint8_t depth = 2;    // hop number of the receiving node, 2 ... kMaxCircuitHops
+  PreviousNodeTag previous;  // previous_node_tag(extending node's identity, create.client_public)
   CreateMsg create;
 };
 
@@ -44,7 +52,7 @@ struct NodeCreateMsg {
 // many bytes follow.
 struct IncomingCreate {
   std::uint8_t depth = 1;
-  std::optional<IdentityPublicKey> previous;
+  std::optional<PreviousNodeTag> previous;
   CreateMsg create;
 };
 

@@ -73,10 +73,10 @@ void circuit_seeds() {
   const std::string t = "circuit_messages";
   CreateMsg create{patterned<IdentityPublicKey>(1), patterned<OnionPublicKey>(2)};
   write_msg(t, "create", create);
-  write_msg(t, "create_from_node", NodeCreateMsg{2, patterned<IdentityPublicKey>(5), create});
+  write_msg(t, "create_from_node", NodeCreateMsg{2, patterned<PreviousNodeTag>(5), create});
   write_msg(t, "create_from_node_last",
-            NodeCreateMsg{static_cast<std::uint8_t>(kMaxCircuitHops),
-                          patterned<IdentityPublicKey>(6), create});
+            NodeCreateMsg{static_cast<std::uint8_t>(kMaxCircuitHops), patterned<PreviousNodeTag>(6),
+                          create});
   CreatedMsg created{Errc::ok, patterned<OnionPublicKey>(3), patterned<AuthTag>(4)};
   write_msg(t, "created_ok", created);
   write_msg(t, "created_error", CreatedMsg{Errc::limit_reached, {}, {}});

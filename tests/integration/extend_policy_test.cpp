@@ -119,10 +119,10 @@ RawAnswer raw_extend(const NodeDescriptor& node, int depth, const IdentityPublic
   REQUIRE(fd >= 0);
   NtorClient ntor(node.identity, node.onion_key);
   CreateMsg create{node.identity, ntor.client_public()};
-  Bytes hello =
-      depth == 1
-          ? encode_to_bytes(create)
-          : encode_to_bytes(NodeCreateMsg{static_cast<std::uint8_t>(depth), previous, create});
+  Bytes hello = depth == 1 ? encode_to_bytes(create)
+                           : encode_to_bytes(NodeCreateMsg{
+                                 static_cast<std::uint8_t>(depth),
+                                 previous_node_tag(previous, create.client_public), create});
   REQUIRE(send_all(fd, hello.data(), hello.size()));
   Bytes created(kCreatedOkSize);
   RawAnswer answer;

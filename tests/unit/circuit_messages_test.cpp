@@ -148,7 +148,7 @@ TEST_CASE("a client's CREATE read as an incoming CREATE has depth 1", "[circuit_
 
 TEST_CASE("the node form of CREATE: magic TPDE, depth, previous node, node_id, X",
           "[circuit_messages]") {
-  NodeCreateMsg m{3, patterned<IdentityPublicKey>(0x50), sample_create()};
+  NodeCreateMsg m{3, patterned<PreviousNodeTag>(0x50), sample_create()};
   Bytes enc = encode_to_bytes(m);
   REQUIRE(enc.size() == kNodeCreateSize);
   REQUIRE(kNodeCreateSize == 101);
@@ -180,14 +180,14 @@ TEST_CASE("the node form of CREATE: depth 0, 1 or above the cap is malformed",
   for (int depth : {0, 1, 9, 255}) {
     INFO("depth " << depth);
     Bytes enc = encode_to_bytes(NodeCreateMsg{static_cast<std::uint8_t>(depth),
-                                              patterned<IdentityPublicKey>(1), sample_create()});
+                                              patterned<PreviousNodeTag>(1), sample_create()});
     Reader r(enc);
     CHECK(malformed_reason(decode<IncomingCreate>(r)).find("depth " + std::to_string(depth)) !=
           std::string::npos);
   }
   for (int depth : {2, 8}) {
     Bytes enc = encode_to_bytes(NodeCreateMsg{static_cast<std::uint8_t>(depth),
-                                              patterned<IdentityPublicKey>(1), sample_create()});
+                                              patterned<PreviousNodeTag>(1), sample_create()});
     Reader r(enc);
     CHECK(value_of(decode<IncomingCreate>(r)).depth == depth);
   }
@@ -203,7 +203,7 @@ TEST_CASE("an incoming CREATE with another magic is malformed at 4 bytes", "[cir
   // The client's EXTEND still carries a client's CREATE: the node form is refused there.
   Bytes payload = host_port_bytes("127.0.0.1", 7001);
   Bytes node_form =
-      encode_to_bytes(NodeCreateMsg{2, patterned<IdentityPublicKey>(1), sample_create()});
+      encode_to_bytes(NodeCreateMsg{2, patterned<PreviousNodeTag>(1), sample_create()});
   payload.insert(payload.end(), node_form.begin(), node_form.end());
   malformed_reason(decode_exact<ExtendMsg>(payload));
 }

@@ -420,19 +420,23 @@ TEST_CASE("vectors: circuit message encodings", "[vectors][messages]") {
     CHECK(std::get<ExtendMsg>(d).host == "198.51.100.7");
     CHECK(std::get<ExtendMsg>(d).port == 6002);
   }
-  // What A writes to B while extending: the node form, depth 2, A's identity (spec 16.6).
+  // What A writes to B while extending: the node form, depth 2, the tag naming A (spec 16.6).
   constexpr std::string_view node_create =
       "5450444502"
-      "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8"
+      "e9620b2ed4c03d911b3e541e66a5572ef4c2ee9edced8d634f074eae47a2835f"
       "cd14b37f956e953194ff7fb73b3d81dcc561d61a7538094b7c3e1a643ee5f3aa"
       "dc2cca31e8e43bbd91dff7e475cca3347eb478107d5bd765aba4ae4a30c35d44";
-  CHECK(to_hex(encode_to_bytes(NodeCreateMsg{2, id_a, CreateMsg{id_b, x_b}})) == node_create);
+  CHECK(to_hex(previous_node_tag(id_a, x_b).view()) ==
+        "e9620b2ed4c03d911b3e541e66a5572ef4c2ee9edced8d634f074eae47a2835f");
+  CHECK(to_hex(encode_to_bytes(
+            NodeCreateMsg{2, previous_node_tag(id_a, x_b), CreateMsg{id_b, x_b}})) == node_create);
   {
     Bytes b = unhex(node_create);
     auto d = decode_exact<IncomingCreate>(b);
     REQUIRE(is_value(d));
     CHECK(std::get<IncomingCreate>(d).depth == 2);
-    CHECK(std::get<IncomingCreate>(d).previous == std::optional<IdentityPublicKey>(id_a));
+    CHECK(std::get<IncomingCreate>(d).previous ==
+          std::optional<PreviousNodeTag>(previous_node_tag(id_a, x_b)));
     CHECK(std::get<IncomingCreate>(d).create.node_id == id_b);
   }
 
