@@ -12,6 +12,7 @@
 #include "client/pool_client.hpp"
 #include "fake_nodes.hpp"
 #include "harness.hpp"
+#include "protocol/v0_1/pool_messages.hpp"
 
 #include <signal.h>
 #include <unistd.h>
@@ -341,4 +342,32 @@ TEST_CASE("3,000 garbage connections to the pool: a few log lines that count the
   CHECK(log.size() < 4000);
   CHECK(log.find("more like it not logged") != std::string::npos);
   CHECK(net.listed_nodes() == 0);  // and the pool still answers
+}
+
+TEST_CASE("a TPDP/0.1 pool stays as open as torpydo: no proof, no cap per address") {
+  TempDir dir;
+  std::uint16_t pool_port = free_port();
+  Process pool(
+      {bin("pool"), "--protocol", "0.1", "--listen", "127.0.0.1:" + std::to_string(pool_port)},
+      dir / "pool.out", dir / "pool.log");
+  REQUIRE(eventually(
+      [&] {
+        int fd = connect_local(pool_port);
+        if (fd >= 0) ::close(fd);
+        return fd >= 0;
+      },
+      5s));
+  // Three addresses on one IP where nothing listens: each heartbeat is
+  // answered with the one-byte delay and listed, as torpydo does.
+  std::vector<std::uint16_t> dead = {free_port(), free_port(), free_port()};
+  for (auto port : dead) {
+    Bytes hb = encode_to_bytes(
+        v0_1::PoolRequest{v0_1::PoolCommand::heartbeat, v0_1::NodeEntry{"127.0.0.1", port}});
+    auto reply = raw_exchange(pool_port, std::string(hb.begin(), hb.end()), 5s);
+    CHECK(reply == std::string(1, '\x0f'));  // next heartbeat in 15 s
+  }
+  auto listed = raw_exchange(pool_port, std::string(1, '\0'), 5s);
+  auto list = v0_1::decode_node_list(tpdp::as_bytes(listed));
+  REQUIRE(is_value(list));
+  CHECK(std::get<v0_1::NodeList>(list).nodes.size() == 3);
 }
