@@ -285,12 +285,13 @@ asio::awaitable<CircuitSession::Established> CircuitSession::extend(const Extend
                                                   std::to_string(kMaxCircuitHops) + " hops");
   }
   // Only to a node a pool lists, with exactly that address (spec 6.6, check 2).
-  auto connect_deadline = Clock::now() + config().connect_timeout;
+  auto list_deadline =
+      Clock::now() + std::max<Clock::duration>(config().connect_timeout, kNodeListLeastWait);
   if (!node_.directory_) {
     throw ControlFailure(Errc::unknown_identity,
                          "this node has no pool, so it knows no node to extend to");
   }
-  bool listed = co_await node_.directory_->lists(next_id, m.host, m.port, connect_deadline);
+  bool listed = co_await node_.directory_->lists(next_id, m.host, m.port, list_deadline);
   if (!listed) {
     throw ControlFailure(Errc::unknown_identity,
                          "next hop " + named + " is not a node this node's pools list");
@@ -312,12 +313,10 @@ asio::awaitable<CircuitSession::Established> CircuitSession::extend(const Extend
   tcp::socket down(up_.get_executor());
   // (Locals stay outside try blocks: GCC 12 mis-destroys them in coroutines.)
   HostPort next{m.host, m.port};
-  auto left =
-      std::max<Clock::duration>(connect_deadline - Clock::now(), std::chrono::milliseconds(1));
   Errc connect_error = Errc::ok;
   std::string connect_message;
   try {
-    down = co_await connect_to(next, left, filter);
+    down = co_await connect_to(next, config().connect_timeout, filter);
   } catch (const std::system_error& e) {
     connect_error = errc_of(e);
     connect_message = e.code().message();

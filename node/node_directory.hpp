@@ -28,6 +28,10 @@ namespace tpdp {
 // two fetches.
 inline constexpr std::chrono::seconds kNodeListRefresh{15};
 inline constexpr std::chrono::seconds kNodeListMinInterval{1};
+// The least an EXTEND to an unlisted node waits for that refresh (the
+// connect timeout when longer): the refresh may have to wait for
+// kNodeListMinInterval first.
+inline constexpr std::chrono::seconds kNodeListLeastWait{2};
 
 class NodeDirectory {
  public:

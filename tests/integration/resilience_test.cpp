@@ -284,6 +284,10 @@ TEST_CASE(
   REQUIRE(first.exit_code == 0);
   CHECK(first.out == "before");
   CHECK(fs::exists(net.client_dir() / "last_lists.json"));
+  // Nodes extend only to nodes their own last verified lists hold (spec
+  // 6.6), refreshed every heartbeat period (2 s here): after one, every node
+  // knows the others, also while the pool is away.
+  std::this_thread::sleep_for(2500ms);
 
   net.pool().signal(SIGKILL);
   REQUIRE(net.pool().wait_exit(5s));
