@@ -113,11 +113,17 @@ asio::awaitable<bool> NodeDirectory::lists(const IdentityPublicKey& id, const st
     if (!refreshing_) next_refresh_.cancel();
   }
   asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
+  // Registered for as long as this frame lives, even if it is destroyed
+  // while waiting (io_context torn down): never a dangling entry.
+  struct Registration {
+    std::set<asio::steady_timer*>& set;
+    asio::steady_timer* timer;
+    ~Registration() { set.erase(timer); }
+  } registration{waiters_, &timer};
+  waiters_.insert(&timer);
   auto cancellation = co_await asio::this_coro::cancellation_state;
   while (completed_ < wanted && !stopped_) {
-    waiters_.insert(&timer);
     auto [ec] = co_await timer.async_wait(use_tuple);
-    waiters_.erase(&timer);
     if (!ec) break;  // the deadline
     if (cancellation.cancelled() != asio::cancellation_type::none) break;
   }
