@@ -6,6 +6,28 @@
 
 namespace tpdp {
 
+namespace {
+// What a refused heartbeat means for the operator: since the pool proves a
+// node at its advertised address before listing it (spec 5.3), most refusals
+// are about that address, not about the heartbeat connection itself.
+std::string rejection_reason(Errc status, const NodeDescriptor& self) {
+  const std::string where = format_host_port(self.host, self.port);
+  const std::string message = make_error_code(status).message();
+  switch (status) {
+    case Errc::connect_failed:
+    case Errc::timeout:
+      return "the pool could not reach this node at its advertised address " + where + " (" +
+             message + "); check --advertise and that the pool can connect to that port";
+    case Errc::unknown_identity:
+    case Errc::authentication_failed:
+      return "another node answers at the advertised address " + where + " (" + message +
+             "); check --advertise";
+    default:
+      return message;
+  }
+}
+}  // namespace
+
 asio::awaitable<HeartbeatReply> send_heartbeat(const PoolAddress& pool, const NodeDescriptor& self,
                                                const IdentitySecretKey& key,
                                                std::chrono::milliseconds timeout) {
@@ -46,7 +68,7 @@ asio::awaitable<void> heartbeat_loop(HeartbeatConfig config, const IdentitySecre
         registered = true;
       } else {
         log->error("pool {} rejected the heartbeat: {}", pool,
-                   make_error_code(reply.status).message());
+                   rejection_reason(reply.status, config.self));
         registered = false;
       }
     } catch (const std::exception& e) {

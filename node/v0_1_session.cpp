@@ -190,8 +190,12 @@ asio::awaitable<bool> V01Session::handshake() {
 
 asio::awaitable<void> V01Session::refuse() {
   auto code = static_cast<std::uint8_t>(*hs_.failure());
-  node_.log_->info("circuit {} from {}: refused with error byte {} ({}): {}", id_, peer_,
-                   static_cast<int>(code), v0_1::error_byte_meaning(code), hs_.failure_reason());
+  // Throttled like TPDP/1's refusals: a flood of bad connections must not
+  // flood the log (one line a second, with a count of the others).
+  node_.refusal_log(Errc::protocol_error)("circuit " + std::to_string(id_) + " from " + peer_ +
+                                          ": refused with error byte " + std::to_string(code) +
+                                          " (" + std::string(v0_1::error_byte_meaning(code)) +
+                                          "): " + std::string(hs_.failure_reason()));
   co_await send_error_and_close(up_, hs_);
 }
 
