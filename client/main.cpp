@@ -36,10 +36,9 @@ int main(int argc, char** argv) {
       ->required()
       ->check(pool_address_check());
   // At most kMaxCircuitHops: nodes refuse to extend a longer circuit (spec 6.6).
-  auto* hops_option =
-      app.add_option("--hops", options.hops, "Nodes in the path (distinct, 1 to 8)")
-          ->capture_default_str()
-          ->check(CLI::Range(std::size_t{1}, kMaxCircuitHops));
+  auto* hops_option = app.add_option("--hops", options.hops, "Nodes in the path (distinct, 1 to 8)")
+                          ->capture_default_str()
+                          ->check(CLI::Range(std::size_t{1}, kMaxCircuitHops));
   app.add_option("--path", options.path,
                  "For cat and get: this path instead of a random one, the listed nodes at these "
                  "addresses in order (first hop first), comma-separated: "
@@ -121,7 +120,9 @@ int main(int argc, char** argv) {
       ->check(host_port_check());
   socks
       ->add_option("--max-connections", socks_max_connections,
-                   "Connections served at once; more wait in the listen backlog")
+                   "Connections open at once. Over it, a newcomer takes the place of the oldest "
+                   "connection still in its SOCKS handshake (one silent for 1 s or more); when "
+                   "every connection is relaying it is refused at once (SOCKS reply 1)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
   if (auto status = parse_command_line(app, argc, argv, "tpdp-client")) return *status;

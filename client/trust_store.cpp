@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/key_store.hpp"
+#include "protocol/hex.hpp"
 #include "protocol/identity.hpp"
 
 namespace tpdp {
@@ -19,8 +20,21 @@ TrustStore::TrustStore(std::filesystem::path file) : file_(std::move(file)) {
     cereal::JSONInputArchive archive(in);
     archive(cereal::make_nvp("pools", pools_));
   } catch (const std::exception& e) {
-    throw std::runtime_error("known pools file " + file_.string() + " is corrupt (" + e.what() +
-                             "); fix or remove it");
+    throw std::runtime_error(
+        "known pools file " + file_.string() +
+        " is corrupt: not the JSON this program writes ({\"pools\": [{\"key\": \"HOST:PORT\", "
+        "\"value\": \"FINGERPRINT\"}, ...]}; " +
+        e.what() + "); fix or remove it");
+  }
+  // Fingerprints as section 4.2 has them: 64 hex digits, upper case accepted
+  // (kept in lower case, the form they are compared in).
+  for (auto& [address, fp] : pools_) {
+    auto key = public_from_hex<IdentityPublicKey>(fp);
+    if (!key) {
+      throw std::runtime_error("known pools file " + file_.string() + ": the entry for " + address +
+                               " is not a fingerprint (64 hex digits); fix or remove it");
+    }
+    fp = fingerprint(*key);
   }
 }
 

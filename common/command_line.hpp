@@ -3,6 +3,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
@@ -111,6 +112,42 @@ inline std::string config_error_text(const CLI::ParseError& e) {
   return what;
 }
 
+// What is wrong with a --config FILE before CLI11 reads it, or nullopt. CLI11
+// opens it with a blocking std::ifstream and reads it whole: a FIFO would hang
+// the program and /dev/zero would eat its memory. So it must be a regular file
+// (opened without blocking, the descriptor examined) of at most 1 MiB. A file
+// that cannot be opened is left to CLI11's own message.
+inline std::optional<std::string> config_file_problem(const std::string& path) {
+  constexpr off_t kMaxConfigFile = 1 << 20;
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  struct stat st {};
+  int rc = ::fstat(fd, &st);
+  ::close(fd);
+  if (rc != 0) return std::nullopt;
+  if (!S_ISREG(st.st_mode)) {
+    const char* kind = S_ISDIR(st.st_mode)    ? "a directory"
+                       : S_ISFIFO(st.st_mode) ? "a FIFO"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "a device";
+    return path + " is " + kind + ", not a regular file";
+  }
+  if (st.st_size > kMaxConfigFile) return path + " is larger than 1 MiB";
+  return std::nullopt;
+}
+
+// The --config FILE values on a command line (as "--config FILE" or "--config=FILE").
+inline std::vector<std::string> config_files_named(int argc, char** argv) {
+  std::vector<std::string> files;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") break;
+    if (arg == "--config" && i + 1 < argc) files.emplace_back(argv[++i]);
+    if (arg.rfind("--config=", 0) == 0) files.push_back(arg.substr(9));
+  }
+  return files;
+}
+
 }  // namespace detail
 
 // Parses the command line, with --config FILE: the same long options, one
@@ -127,6 +164,11 @@ inline std::optional<int> parse_command_line(CLI::App& app, int argc, char** arg
   config->type_name("FILE");
   app.allow_config_extras(CLI::config_extras_mode::error);
   auto usage_error = [&](const std::string& what) { return tpdp::usage_error(program, what); };
+  for (const auto& file : detail::config_files_named(argc, argv)) {
+    if (auto problem = detail::config_file_problem(file)) {
+      return usage_error("cannot read config file: " + *problem);
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -124,6 +124,16 @@ int main(int argc, char** argv) {
                                           "hosts use");
     }
   }
+  if (!advertise_text.empty()) {
+    std::error_code ec;
+    auto address = asio::ip::make_address(parse_host_port(advertise_text)->host, ec);
+    if (!ec && address.is_unspecified()) {
+      // Every other host would take 0.0.0.0 or :: for itself.
+      return usage_error("tpdp-node", "--advertise " + advertise_text +
+                                          ": an unspecified address is no address other hosts "
+                                          "can reach; give this host's address");
+    }
+  }
   for (const auto& p : pool_texts) {
     if (v0_1 && parse_pool_address(p, nullptr)->pinned_key) {
       return usage_error("tpdp-node", "--pool: TPDP/0.1 pools have no key to pin: use HOST:PORT");

@@ -207,6 +207,13 @@ asio::awaitable<Errc> PoolServer::register_node(const NodeDescriptor& node, cons
   }
   std::error_code aec;
   auto literal = asio::ip::make_address(node.host, aec);
+  if (!aec && literal.is_unspecified()) {
+    // 0.0.0.0 or ::: a proof would reach the pool's own host, and every
+    // client would connect to its own. No host can be reached there.
+    failed_proofs_("heartbeat from " + peer + " for " + who +
+                   " refused: an unspecified address cannot be proved");
+    co_return Errc::connect_failed;
+  }
   if (need == Registry::ProofNeeded::first &&
       registry_.precheck(node, aec ? nullptr : &literal) == Errc::limit_reached) {
     refused_nodes_("heartbeat from " + peer + " for " + who + " refused: node limit reached (" +

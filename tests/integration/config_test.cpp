@@ -1,5 +1,6 @@
 // --config FILE: every program takes its options from a file too, the
 // command line wins, and a mistake in the file names the file (exit 2).
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -154,6 +155,31 @@ TEST_CASE("a mistake in a config file names the file and exits 2") {
     CHECK(*r.status == 2);
     CHECK(r.err.find("config file") == std::string::npos);
     CHECK(r.err.find("lots") != std::string::npos);
+  }
+  SECTION("a FIFO, a directory, a device or a huge file as the config file") {
+    // CLI11 reads the file whole with a blocking open: before the check a FIFO
+    // hung every program and /dev/zero grew it by 100 MB a second.
+    fs::path fifo = dir / "config.fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    fs::path huge = dir / "huge.conf";
+    write_file(huge, std::string(2 << 20, '#'));
+    const std::vector<std::pair<std::string, std::string>> bad_files = {
+        {fifo.string(), "is a FIFO, not a regular file"},
+        {dir.path().string(), "is a directory, not a regular file"},
+        {"/dev/zero", "is a device, not a regular file"},
+        {huge.string(), "is larger than 1 MiB"}};
+    for (const auto& [name, path] : programs) {
+      for (const auto& [file, why] : bad_files) {
+        INFO(name << " --config " << file);
+        auto started = std::chrono::steady_clock::now();
+        auto r = run(dir, {path, "--config=" + file}, name + "-special");
+        REQUIRE(r.status);
+        CHECK(*r.status == 2);
+        CHECK(std::chrono::steady_clock::now() - started < 5s);
+        CHECK(r.err == name + ": error: cannot read config file: " + file + " " + why + " (see " +
+                           name + " --help)\n");
+      }
+    }
   }
   SECTION("a file naming another config file") {
     fs::path nested = dir / "nested.conf";

@@ -91,6 +91,8 @@ std::vector<Program> programs(const TempDir& dir) {
        {},
        {{{}, "--listen"},
         {{"--listen", "0.0.0.0:6001"}, "--advertise"},
+        {{"--listen", "127.0.0.1:6001", "--advertise", "0.0.0.0:6001"}, "--advertise"},
+        {{"--listen", "[::1]:6001", "--advertise", "[::]:6001"}, "--advertise"},
         {{"--protocol", "0.1", "--listen", "127.0.0.1:1", "--pool",
           "127.0.0.1:2@" + std::string(64, '0')},
          "--pool"}}},

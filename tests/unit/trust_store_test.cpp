@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -143,6 +144,23 @@ TEST_CASE("trust store: a corrupt file is an error", "[trust_store]") {
   TrustStore one(file);
   CHECK(one.remembered("x:1") == fingerprint(key_of(7)));
   CHECK(one.check("x:1", key_of(7)) == TrustStore::Verdict::known);
+
+  // Upper-case hex is a fingerprint too (section 4.2): the same key, not an impostor.
+  std::string upper = fingerprint(key_of(0xab));
+  for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  write_text(file, "{\"pools\": [{\"key\": \"x:1\", \"value\": \"" + upper + "\"}]}\n");
+  TrustStore upper_case(file);
+  CHECK(upper_case.check("x:1", key_of(0xab)) == TrustStore::Verdict::known);
+
+  // A value that is no fingerprint is refused, naming the entry.
+  write_text(file, "{\"pools\": [{\"key\": \"x:1\", \"value\": \"zz\"}]}\n");
+  try {
+    TrustStore bad(file);
+    FAIL("a file with the fingerprint 'zz' was accepted");
+  } catch (const std::runtime_error& e) {
+    CHECK(std::string(e.what()).find("the entry for x:1 is not a fingerprint") !=
+          std::string::npos);
+  }
 }
 
 TEST_CASE("trust store: refused when others could have written it, or when it is no file",
