@@ -115,6 +115,7 @@ int main(int argc, char** argv) {
     if (lab) {
       config.proof_recheck = std::chrono::seconds(10);
       config.proof_failure_memory = std::chrono::seconds(2);
+      config.proof_room_age = std::chrono::seconds(2);
     }
 
     asio::io_context io;

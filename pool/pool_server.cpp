@@ -183,6 +183,27 @@ asio::awaitable<void> PoolServer::handle_heartbeat(tcp::socket& socket, Bytes& p
   co_await write_message(socket, reply);
 }
 
+asio::awaitable<void> PoolServer::make_room(const std::string& source) {
+  using Clock = std::chrono::steady_clock;
+  auto candidate = registry_.least_recently_proved(Clock::now() - config_.proof_room_age);
+  if (!candidate) co_return;  // every listed node answered a proof lately
+  auto slot = proofs_.acquire(source);
+  if (!slot) co_return;
+  auto proof = co_await prove_reachable(*candidate, config_.proof_timeout);
+  slot.reset();
+  if (stopping_) co_return;
+  std::string who = format_host_port(candidate->host, candidate->port) + " (" +
+                    short_fp(candidate->identity) + ")";
+  if (proof.status == Errc::ok) {
+    registry_.proved_again(*candidate, Clock::now());
+    co_return;
+  }
+  if (!registry_.remove(candidate->identity)) co_return;
+  failed_proofs_("node " + who + " dropped to make room: the list is full and its address proof " +
+                 "failed (" + proof.detail + "); " + std::to_string(registry_.size()) +
+                 " node(s) listed");
+}
+
 asio::awaitable<Errc> PoolServer::register_node(const NodeDescriptor& node, const std::string& peer,
                                                 const std::string& source) {
   using Clock = std::chrono::steady_clock;
@@ -214,8 +235,14 @@ asio::awaitable<Errc> PoolServer::register_node(const NodeDescriptor& node, cons
                    " refused: an unspecified address cannot be proved");
     co_return Errc::connect_failed;
   }
-  if (need == Registry::ProofNeeded::first &&
-      registry_.precheck(node, aec ? nullptr : &literal) == Errc::limit_reached) {
+  auto refused_before_proof = [&] {
+    return need == Registry::ProofNeeded::first &&
+           registry_.precheck(node, aec ? nullptr : &literal) == Errc::limit_reached;
+  };
+  if (refused_before_proof() && registry_.size() >= config_.max_nodes) {
+    co_await make_room(source);  // a listed node that no longer answers gives its place
+  }
+  if (refused_before_proof()) {
     refused_nodes_("heartbeat from " + peer + " for " + who + " refused: node limit reached (" +
                    std::to_string(config_.max_nodes) + " in all, " +
                    std::to_string(config_.max_nodes_per_address) + " per address)");

@@ -38,6 +38,9 @@ struct PoolConfig {
   std::chrono::seconds proof_timeout{5};          // one proof, connect to CREATED
   std::chrono::seconds proof_recheck{600};        // a listed node is proved again after this
   std::chrono::seconds proof_failure_memory{30};  // a failed proof answers the same descriptor
+  // When the list is full, the node proved longest ago is proved again to
+  // make room (dropped if it no longer answers), if that proof is older than this.
+  std::chrono::seconds proof_room_age{60};
   std::size_t max_proofs_in_flight = 64;
   std::size_t max_proofs_per_source = 8;  // for heartbeats from one source IP address
 };
@@ -73,6 +76,9 @@ class PoolServer {
                                          const std::string& peer, const std::string& source,
                                          ConnectionSlots::Id slot);
   // The status for a verified TPDP/1 heartbeat: refreshes, or proves and lists.
+  // The list is full: proves the node proved longest ago again, and drops it
+  // if it no longer answers.
+  asio::awaitable<void> make_room(const std::string& source);
   asio::awaitable<Errc> register_node(const NodeDescriptor& node, const std::string& peer,
                                       const std::string& source);
   asio::awaitable<void> handle_list(tcp::socket& socket, Bytes& pending, ConnectionSlots::Id slot,

@@ -28,6 +28,21 @@ Registry::ProofNeeded Registry::proof_needed(const NodeDescriptor& node, Clock::
   return now - it->second.proved_at >= recheck ? ProofNeeded::recheck : ProofNeeded::none;
 }
 
+std::optional<NodeDescriptor> Registry::least_recently_proved(
+    Clock::time_point proved_before) const {
+  const Entry* oldest = nullptr;
+  for (const auto& [id, e] : nodes_) {
+    if (!oldest || e.proved_at < oldest->proved_at) oldest = &e;
+  }
+  if (!oldest || oldest->proved_at >= proved_before) return std::nullopt;
+  return oldest->node;
+}
+
+void Registry::proved_again(const NodeDescriptor& node, Clock::time_point now) {
+  auto it = nodes_.find(node.identity);
+  if (it != nodes_.end() && it->second.node == node) it->second.proved_at = now;
+}
+
 bool Registry::refresh(const NodeDescriptor& node, Clock::time_point now) {
   auto it = nodes_.find(node.identity);
   if (it == nodes_.end() || !(it->second.node == node)) return false;

@@ -9,6 +9,7 @@
 #include <asio/ip/address.hpp>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "protocol/pool_messages.hpp"
@@ -54,6 +55,12 @@ class Registry {
              std::vector<NodeDescriptor>* displaced);
   // Drops an identity (its proof failed); true if it was listed.
   bool remove(const IdentityPublicKey& identity);
+  // The listed node proved longest ago, if that was before `proved_before`:
+  // the one to prove again when the list is full (a node that answered its
+  // proof once and went silent must not hold a place until its re-check).
+  std::optional<NodeDescriptor> least_recently_proved(Clock::time_point proved_before) const;
+  // A listed node with exactly this descriptor was proved again at `now`.
+  void proved_again(const NodeDescriptor& node, Clock::time_point now);
 
   // Drops nodes whose last heartbeat is older than expiry; returns them.
   std::vector<NodeDescriptor> sweep(Clock::time_point now, Clock::duration expiry);

@@ -5,6 +5,7 @@
 // bind 127.0.0.N before connecting.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <thread>
@@ -293,6 +294,68 @@ TEST_CASE("address squatting: the identity that answers at an address holds it")
   CHECK(heartbeat("127.0.0.3", net, squatter, "127.0.0.1", port).status == Errc::unknown_identity);
   CHECK(list_of(net).size() == 1);
   CHECK(read_file(dir / "real.log").find("rejected the heartbeat") == std::string::npos);
+}
+
+TEST_CASE(
+    "a full list: identities that answered their proof once and went silent give their places to a "
+    "real node") {
+  TempDir dir;
+  // lab: proved again after 10 s on their own heartbeats; a full list proves
+  // the node proved longest ago again once that proof is 2 s old.
+  Network net(dir, {"--max-nodes", "3"});
+  std::vector<NodeKeys> fakes;
+  std::vector<std::uint16_t> ports;
+  for (int i = 0; i < 3; ++i) {
+    fakes.push_back(fresh_node_keys());
+    FakeNode answering(fakes.back());  // answers this one proof, then is gone
+    ports.push_back(answering.port());
+    REQUIRE(heartbeat("127.0.0.2", net, fakes.back(), "127.0.0.1", ports.back()).status ==
+            Errc::ok);
+  }
+  REQUIRE(list_of(net).size() == 3);
+
+  // The fakes keep heartbeating (every 500 ms, at most 40 s): they stay listed
+  // until something proves them again.
+  std::atomic<bool> stop{false};
+  std::thread heartbeats([&] {
+    asio::io_context io;
+    auto loop = [&]() -> asio::awaitable<void> {
+      asio::steady_timer pause(co_await asio::this_coro::executor);
+      for (int round = 0; round < 80 && !stop; ++round) {
+        for (std::size_t i = 0; i < fakes.size(); ++i) {
+          try {
+            co_await heartbeat_from("127.0.0.2", net.pool_port(),
+                                    descriptor_at(fakes[i], "127.0.0.1", ports[i]),
+                                    fakes[i].identity.secret_key.clone());
+          } catch (const std::exception&) {
+          }
+        }
+        pause.expires_after(500ms);
+        co_await pause.async_wait(asio::use_awaitable);
+      }
+    };
+    asio::co_spawn(io, loop(), asio::detached);
+    io.run_for(45s);
+  });
+
+  // A real node arrives: before the fakes' own re-check (10 s) comes round,
+  // its heartbeats make the pool prove them again, and they give way.
+  auto start = std::chrono::steady_clock::now();
+  auto node = start_node(dir, net, "real", "127.0.0.9:" + std::to_string(free_port()));
+  bool joined = eventually(
+      [&] {
+        auto nodes = list_of(net);
+        return std::any_of(nodes.begin(), nodes.end(),
+                           [](const NodeDescriptor& n) { return n.host == "127.0.0.9"; });
+      },
+      7s);
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  stop = true;
+  heartbeats.join();
+  INFO(read_file(dir / "real.log"));
+  INFO(read_file(dir / "pool.log"));
+  std::fprintf(stderr, "full list: the real node was listed after %.2f s\n", took);
+  CHECK(joined);
 }
 
 TEST_CASE("a listed node is proved again: one that stops answering is refused and expires") {
