@@ -9,10 +9,8 @@ namespace tpdp {
 NodeDirectory::NodeDirectory(asio::any_io_executor ex, std::vector<PoolAddress> pools,
                              std::filesystem::path trust_file,
                              std::chrono::milliseconds fetch_timeout, Logger log)
-    : pools_(std::move(pools)),
-      fetch_timeout_(fetch_timeout),
-      log_(std::move(log)),
-      next_refresh_(ex) {
+    : pools_(std::move(pools)), fetch_timeout_(fetch_timeout), log_(std::move(log)) {
+  next_refresh_.emplace(ex);
   bool any_unpinned = false;
   for (const auto& p : pools_) any_unpinned = any_unpinned || !p.pinned_key;
   // Read at start: a corrupt or unsafe file stops the node here, not later.
@@ -21,7 +19,10 @@ NodeDirectory::NodeDirectory(asio::any_io_executor ex, std::vector<PoolAddress> 
 
 void NodeDirectory::stop() {
   stopped_ = true;
-  next_refresh_.cancel();
+  // Destroyed here, not with this object: the node server that owns it
+  // outlives the io_context (node/main.cpp), and a timer must not. A wait
+  // on it ends as cancelled, and the loop sees stopped_.
+  next_refresh_.reset();
   wake_waiters();
 }
 
@@ -80,7 +81,7 @@ void NodeDirectory::heartbeat_period(const std::string& pool, std::chrono::secon
   for (const auto& [name, p] : periods_) shortest = std::min(shortest, p);
   if (shortest == period_) return;
   period_ = shortest;
-  if (!refreshing_) next_refresh_.cancel();  // the loop looks at the new period
+  if (!refreshing_ && next_refresh_) next_refresh_->cancel();  // the loop looks at the new period
 }
 
 asio::awaitable<void> NodeDirectory::run() {
@@ -88,14 +89,14 @@ asio::awaitable<void> NodeDirectory::run() {
     co_await refresh();
     // Cut short by lists() (requested_), heartbeat_period() or stop().
     while (!stopped_ && !requested_ && Clock::now() < last_start_ + period_) {
-      next_refresh_.expires_at(last_start_ + period_);
-      co_await next_refresh_.async_wait(use_tuple);
+      next_refresh_->expires_at(last_start_ + period_);
+      co_await next_refresh_->async_wait(use_tuple);
     }
     if (stopped_) break;
     auto earliest = last_start_ + kNodeListMinInterval;
     while (!stopped_ && Clock::now() < earliest) {
-      next_refresh_.expires_at(earliest);
-      co_await next_refresh_.async_wait(use_tuple);
+      next_refresh_->expires_at(earliest);
+      co_await next_refresh_->async_wait(use_tuple);
     }
   }
   wake_waiters();
@@ -110,7 +111,7 @@ asio::awaitable<bool> NodeDirectory::lists(const IdentityPublicKey& id, const st
   const std::uint64_t wanted = started_ + 1;
   if (!requested_) {
     requested_ = true;
-    if (!refreshing_) next_refresh_.cancel();
+    if (!refreshing_ && next_refresh_) next_refresh_->cancel();
   }
   asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
   // Registered for as long as this frame lives, even if it is destroyed

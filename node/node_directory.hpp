@@ -70,7 +70,7 @@ class NodeDirectory {
   std::map<std::string, bool> pool_failing_;                  // warn once per outage
   std::map<std::string, std::chrono::seconds> periods_;       // pool -> heartbeat period
   Clock::duration period_ = kNodeListRefresh;
-  asio::steady_timer next_refresh_;
+  std::optional<asio::steady_timer> next_refresh_;  // reset by stop()
   Clock::time_point last_start_{};
   std::uint64_t started_ = 0;    // refreshes started
   std::uint64_t completed_ = 0;  // refreshes completed
