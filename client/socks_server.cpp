@@ -352,9 +352,9 @@ SocksServer::SocksServer(asio::any_io_executor ex, cli::Options options, SocksOp
       refresh_timer_(ex),
       refresh_done_(ex, asio::steady_timer::time_point::max()),
       planner_(options_.hops),
-      refused_warning_(log_, ex),
-      handshake_warning_(log_, ex),
-      shared_path_warning_(log_, ex) {
+      refused_warning_(log_),
+      handshake_warning_(log_),
+      shared_path_warning_(log_) {
   hash_key_.resize(crypto_generichash_KEYBYTES);
   randombytes_buf(hash_key_.data(), hash_key_.size());
 }

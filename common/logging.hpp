@@ -4,8 +4,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <asio/any_io_executor.hpp>
-
 #include <chrono>
 #include <memory>
 #include <string>
@@ -16,25 +14,18 @@ using Logger = std::shared_ptr<spdlog::logger>;
 
 // A warning that may repeat very often (refused connections under a flood):
 // logged at most once per interval, with a count of the ones not logged.
-// Given an executor, the count of a burst that ends is not lost either: one
-// interval after the last line, the last warning not logged is written with
-// the count of the others.
 class ThrottledWarning {
  public:
   explicit ThrottledWarning(Logger log,
-                            std::chrono::steady_clock::duration every = std::chrono::seconds(1));
-  ThrottledWarning(Logger log, asio::any_io_executor ex,
-                   std::chrono::steady_clock::duration every = std::chrono::seconds(1));
-  ~ThrottledWarning();
-  ThrottledWarning(ThrottledWarning&&) noexcept = default;
-  ThrottledWarning& operator=(ThrottledWarning&&) noexcept = default;
-
+                            std::chrono::steady_clock::duration every = std::chrono::seconds(1))
+      : log_(std::move(log)), every_(every) {}
   void operator()(const std::string& what);
 
-  struct State;  // defined in logging.cpp
-
  private:
-  std::shared_ptr<State> state_;  // the pending summary's handler holds it weakly
+  Logger log_;
+  std::chrono::steady_clock::duration every_;
+  std::chrono::steady_clock::time_point last_{};
+  std::size_t unlogged_ = 0;
 };
 
 // A logger named after the process, to stderr or (log_file not empty) to

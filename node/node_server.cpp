@@ -14,11 +14,10 @@ NodeServer::NodeServer(asio::any_io_executor ex, NodeConfig config, NodeKeys key
     : config_(std::move(config)),
       keys_(std::move(keys)),
       log_(std::move(log)),
-      ex_(ex),
       acceptor_(listen_on(ex, config_.listen)),
       sweeper_(config_.idle_timeout),
-      refusals_(log_, ex),
-      accept_failures_(log_, ex),
+      refusals_(log_),
+      accept_failures_(log_),
       own_host_(default_exit_policy(local_addresses(), false)),
       handshake_turns_(ex) {
   // Every circuit link this node accepts gets keep-alive probes (common/net.hpp).
@@ -40,7 +39,7 @@ void NodeServer::heartbeat_period(const std::string& pool, std::chrono::seconds 
 }
 
 ThrottledWarning& NodeServer::refusal_log(Errc kind) {
-  return circuit_refusals_.try_emplace(kind, log_, ex_).first->second;
+  return circuit_refusals_.try_emplace(kind, log_).first->second;
 }
 
 NodeServer::~NodeServer() = default;

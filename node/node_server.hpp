@@ -70,7 +70,6 @@ class NodeServer {
   NodeConfig config_;
   NodeKeys keys_;
   Logger log_;
-  asio::any_io_executor ex_;  // for the throttled warnings' summaries
   std::optional<tcp::acceptor> acceptor_;
   BufferPool buffers_;
   IdleSweeper sweeper_;

@@ -39,11 +39,11 @@ PoolServer::PoolServer(asio::any_io_executor ex, PoolConfig config, IdentityKeyp
       slots_(config_.max_connections, config_.max_connections_per_source),
       proofs_(config_.max_proofs_in_flight, config_.max_proofs_per_source,
               config_.proof_failure_memory),
-      refusals_(log_, ex),
-      bad_requests_(log_, ex),
-      refused_nodes_(log_, ex),
-      failed_proofs_(log_, ex),
-      takeovers_(log_, ex) {}
+      refusals_(log_),
+      bad_requests_(log_),
+      refused_nodes_(log_),
+      failed_proofs_(log_),
+      takeovers_(log_) {}
 
 void PoolServer::stop() {
   stopping_ = true;

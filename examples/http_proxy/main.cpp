@@ -211,7 +211,7 @@ int main(int argc, char** argv) {
     std::string pool_list;
     for (const auto& p : pools) pool_list += (pool_list.empty() ? "" : ", ") + p.to_string();
     NodeDirectory directory(io.get_executor(), pools, client_options, refresh_every, log);
-    ProxyContext ctx{settings, directory, log, io.get_executor()};
+    ProxyContext ctx{settings, directory, log};
 
     auto acceptor = listen_on(io.get_executor(), *listen);
     log->info("listening on {}: HTTP and CONNECT through {}-hop {} circuits; pools {}",

@@ -35,15 +35,15 @@ struct ProxySettings {
 
 // What every session shares.
 struct ProxyContext {
-  ProxyContext(ProxySettings s, NodeDirectory& d, Logger l, asio::any_io_executor ex)
+  ProxyContext(ProxySettings s, NodeDirectory& d, Logger l)
       : settings(s),
         directory(d),
         log(l),
         slots(std::make_shared<ConnectionSlots>(s.max_connections,
                                                 std::min(s.max_per_source, s.max_connections))),
-        refused(l, ex),
-        bad_requests(l, ex),
-        head_timeouts(l, ex) {}
+        refused(l),
+        bad_requests(l),
+        head_timeouts(l) {}
 
   ProxySettings settings;
   NodeDirectory& directory;
