@@ -6,8 +6,10 @@
 #include <sys/socket.h>
 
 #include <asio.hpp>
+#include <catch2/catch.hpp>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/deadline.hpp"
@@ -20,6 +22,23 @@
 #include "protocol/pool_messages.hpp"
 
 namespace tpdp::test {
+
+// Runs the coroutine make() returns on an io_context of its own for at most
+// `seconds`, and returns its result (rethrows its exception; fails the test
+// if it did not finish).
+template <class F>
+auto run_io(int seconds, F make) {
+  asio::io_context io;
+  using R = typename decltype(make())::value_type;
+  std::optional<R> result;
+  std::exception_ptr failure;
+  auto task = [&]() -> asio::awaitable<void> { result.emplace(co_await make()); };
+  asio::co_spawn(io, task(), [&](std::exception_ptr e) { failure = e; });
+  io.run_for(std::chrono::seconds(seconds));
+  if (failure) std::rethrow_exception(failure);
+  REQUIRE(result);
+  return std::move(*result);
+}
 
 inline NodeKeys fresh_node_keys() {
   return {IdentityKeypair::generate(), OnionKeypair::generate()};

@@ -23,24 +23,10 @@ using namespace tpdp::test;
 
 namespace {
 
-template <class F>
-auto run_io(F make) {
-  asio::io_context io;
-  using R = typename decltype(make())::value_type;
-  std::optional<R> result;
-  std::exception_ptr failure;
-  auto task = [&]() -> asio::awaitable<void> { result.emplace(co_await make()); };
-  asio::co_spawn(io, task(), [&](std::exception_ptr e) { failure = e; });
-  io.run_for(std::chrono::seconds(30));
-  if (failure) std::rethrow_exception(failure);
-  REQUIRE(result);
-  return std::move(*result);
-}
-
 HeartbeatReply heartbeat(const std::string& source, const Network& net, const NodeKeys& keys,
                          const std::string& host, std::uint16_t port) {
   auto self = descriptor_at(keys, host, port);
-  return run_io([&] {
+  return run_io(30, [&] {
     return heartbeat_from(source, net.pool_port(), self, keys.identity.secret_key.clone());
   });
 }
@@ -48,7 +34,7 @@ HeartbeatReply heartbeat(const std::string& source, const Network& net, const No
 std::vector<NodeDescriptor> list_of(const Network& net) {
   std::string err;
   auto pool = *parse_pool_address(net.pool_address(), &err);
-  return run_io([&] { return fetch_node_list(pool, nullptr, std::chrono::seconds(5)); }).nodes;
+  return run_io(30, [&] { return fetch_node_list(pool, nullptr, std::chrono::seconds(5)); }).nodes;
 }
 
 bool listed(const std::vector<NodeDescriptor>& nodes, const IdentityPublicKey& id,

@@ -18,20 +18,6 @@ using namespace tpdp::test;
 
 namespace {
 
-template <class F>
-auto run_io(F make) {
-  asio::io_context io;
-  using R = typename decltype(make())::value_type;
-  std::optional<R> result;
-  std::exception_ptr failure;
-  auto task = [&]() -> asio::awaitable<void> { result.emplace(co_await make()); };
-  asio::co_spawn(io, task(), [&](std::exception_ptr e) { failure = e; });
-  io.run_for(std::chrono::seconds(20));
-  if (failure) std::rethrow_exception(failure);
-  REQUIRE(result);
-  return std::move(*result);
-}
-
 PoolAddress pool_of(const Network& net) {
   std::string err;
   return *parse_pool_address(net.pool_address(), &err);
@@ -39,7 +25,7 @@ PoolAddress pool_of(const Network& net) {
 
 std::vector<NodeDescriptor> list_of(const Network& net) {
   auto pool = pool_of(net);
-  return run_io([&] { return fetch_node_list(pool, nullptr, std::chrono::seconds(5)); }).nodes;
+  return run_io(20, [&] { return fetch_node_list(pool, nullptr, std::chrono::seconds(5)); }).nodes;
 }
 
 NodeDescriptor descriptor(const NodeKeys& k, std::uint16_t port) {
@@ -60,7 +46,7 @@ TEST_CASE("a heartbeat signed with another key cannot refresh or move a node") {
   NodeKeys attacker{IdentityKeypair::generate(), OnionKeypair::generate()};
   NodeDescriptor forged = victim;
   forged.port = 1;
-  auto reply = run_io([&] {
+  auto reply = run_io(20, [&] {
     return send_heartbeat(pool, forged, attacker.identity.secret_key, std::chrono::seconds(5));
   });
   CHECK(reply.status == Errc::bad_signature);
@@ -68,7 +54,7 @@ TEST_CASE("a heartbeat signed with another key cannot refresh or move a node") {
   // Register the attacker's own key at the victim's address: the pool's
   // proof reaches the victim, which answers 07 for the attacker's identity.
   NodeDescriptor squat = descriptor(attacker, victim.port);
-  auto reply2 = run_io([&] {
+  auto reply2 = run_io(20, [&] {
     return send_heartbeat(pool, squat, attacker.identity.secret_key, std::chrono::seconds(5));
   });
   CHECK(reply2.status == Errc::unknown_identity);
@@ -99,7 +85,7 @@ TEST_CASE("a recorded heartbeat cannot be replayed") {
     co_await write_message(socket, hb);
     co_return co_await read_message<HeartbeatReply>(socket, pending, 3);
   };
-  CHECK(run_io(genuine).status == Errc::ok);
+  CHECK(run_io(20, genuine).status == Errc::ok);
   REQUIRE(net.wait_for_nodes(1, 2s));
 
   // The same bytes on a new connection meet a new challenge.
@@ -111,7 +97,7 @@ TEST_CASE("a recorded heartbeat cannot be replayed") {
     co_await asio::async_write(socket, asio::buffer(recorded), asio::use_awaitable);
     co_return co_await read_message<HeartbeatReply>(socket, pending, 3);
   };
-  CHECK(run_io(replay).status == Errc::bad_signature);
+  CHECK(run_io(20, replay).status == Errc::bad_signature);
 }
 
 TEST_CASE("garbage to the pool or a node closes that connection and both keep working") {
