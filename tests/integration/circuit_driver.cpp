@@ -124,19 +124,24 @@ EchoServer::~EchoServer() {
   thread_.join();
 }
 
+std::vector<NodeDescriptor> fetch_listed_once(const PoolAddress& pool) {
+  asio::io_context io;
+  std::vector<NodeDescriptor> listed;
+  auto fetch = [&]() -> asio::awaitable<void> {
+    auto list = co_await fetch_node_list(pool, nullptr, std::chrono::seconds(5));
+    listed = list.nodes;
+  };
+  asio::co_spawn(io, fetch(), [](std::exception_ptr) {});
+  io.run_for(std::chrono::seconds(6));
+  return listed;
+}
+
 std::vector<NodeDescriptor> listed_nodes(Network& net, const std::vector<std::size_t>& indices) {
   std::string err;
   auto pool = *parse_pool_address(net.pool_address() + "@" + net.pool_fingerprint(), &err);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
-    asio::io_context io;
-    std::vector<NodeDescriptor> listed;
-    auto fetch = [&]() -> asio::awaitable<void> {
-      auto list = co_await fetch_node_list(pool, nullptr, std::chrono::seconds(5));
-      listed = list.nodes;
-    };
-    asio::co_spawn(io, fetch(), [](std::exception_ptr) {});
-    io.run_for(std::chrono::seconds(6));
+    std::vector<NodeDescriptor> listed = fetch_listed_once(pool);
     std::vector<NodeDescriptor> ordered;
     for (auto i : indices) {
       for (const auto& n : listed) {

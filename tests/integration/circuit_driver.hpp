@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "client/circuit.hpp"
+#include "common/pool_address.hpp"
 #include "harness.hpp"
 #include "protocol/pool_messages.hpp"
 
@@ -39,6 +40,8 @@ class EchoServer {
 // The nodes the pool lists, in the order of the network's node indices
 // (matched by port); empty if not all `indices` are listed within 10 s.
 std::vector<NodeDescriptor> listed_nodes(Network& net, const std::vector<std::size_t>& indices);
+// One verified fetch of the pool's list (a 5 s fetch, 6 s in all); empty on failure.
+std::vector<NodeDescriptor> fetch_listed_once(const PoolAddress& pool);
 
 struct EchoResult {
   bool built = false;

@@ -34,15 +34,7 @@ NodeDescriptor listed_at(Network& net, std::uint16_t port) {
   auto pool = *parse_pool_address(net.pool_address(), &err);
   auto deadline = std::chrono::steady_clock::now() + 15s;
   while (std::chrono::steady_clock::now() < deadline) {
-    asio::io_context io;
-    std::vector<NodeDescriptor> listed;
-    auto fetch = [&]() -> asio::awaitable<void> {
-      auto list = co_await fetch_node_list(pool, nullptr, std::chrono::seconds(5));
-      listed = list.nodes;
-    };
-    asio::co_spawn(io, fetch(), [](std::exception_ptr) {});
-    io.run_for(6s);
-    for (const auto& n : listed) {
+    for (const auto& n : fetch_listed_once(pool)) {
       if (n.port == port) return n;
     }
     std::this_thread::sleep_for(100ms);
